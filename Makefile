@@ -1,0 +1,45 @@
+# Everything a fresh machine needs is installed by these targets; the second run reuses it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+WORKERS ?= auto
+PYTEST_ARGS ?=
+
+.PHONY: all venv assets conformance test lint typecheck cluster-up clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+## Find or build kube-apiserver and etcd (KUBEBUILDER_ASSETS, cache, or a one-time Go build).
+assets: venv
+	$(BIN)/python -m clusters.local.assets
+
+## The main job: the suite against the reference controller on a local control plane.
+conformance: assets
+	$(BIN)/pytest conformance/suite -n $(WORKERS) --junitxml=reports/junit.xml $(PYTEST_ARGS)
+
+## The project's own tests: unit tests, then the suite proven against good and broken controllers.
+test: assets lint typecheck
+	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+## A local control plane on its own, until Ctrl-C; prints how to point kubectl at it.
+cluster-up: assets
+	$(BIN)/python -m clusters up
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache .mypy_cache .ruff_cache

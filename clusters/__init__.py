@@ -1,0 +1,1 @@
+"""Cluster providers: where the suite gets a Kubernetes API server from."""

@@ -1,0 +1,1 @@
+"""A real kube-apiserver and etcd run as local processes (envtest's approach)."""

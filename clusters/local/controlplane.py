@@ -1,0 +1,189 @@
+"""Start and stop etcd plus kube-apiserver as local processes."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import secrets
+import shutil
+import socket
+import ssl
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from clusters.base import Cluster, ClusterError
+from clusters.local import assets, pki
+from clusters.processes import ManagedProcess
+
+READY_TIMEOUT = 60.0
+ADMIN_USER = "conformance-admin"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class LocalControlPlane:
+    """A real kube-apiserver backed by a real etcd, on free loopback ports."""
+
+    name = "local"
+
+    def __init__(self, workdir: Path | None = None, kubeconfig_path: Path | None = None) -> None:
+        self._own_workdir = workdir is None
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="nc-cluster-"))
+        self.kubeconfig_path = kubeconfig_path or self.workdir / "kubeconfig"
+        self.processes: list[ManagedProcess] = []
+        self.token = secrets.token_hex(16)
+        self.server = ""
+        self.startup_seconds = 0.0
+
+    def start(self) -> Cluster:
+        started = time.monotonic()
+        try:
+            binaries = assets.ensure()
+        except assets.AssetsError as err:
+            raise ClusterError(str(err)) from err
+        try:
+            self._start_etcd(binaries)
+            self._start_apiserver(binaries)
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        return Cluster(self.kubeconfig_path, "local", self.server, self.name)
+
+    def _start_etcd(self, binaries: assets.Assets) -> None:
+        client, peer = free_port(), free_port()
+        self.etcd_url = f"http://127.0.0.1:{client}"
+        data = self.workdir / "etcd-data"
+        self.processes.append(
+            ManagedProcess(
+                "etcd",
+                [
+                    str(binaries.etcd),
+                    "--name=default",
+                    f"--data-dir={data}",
+                    f"--listen-client-urls={self.etcd_url}",
+                    f"--advertise-client-urls={self.etcd_url}",
+                    f"--listen-peer-urls=http://127.0.0.1:{peer}",
+                    f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+                    f"--initial-cluster=default=http://127.0.0.1:{peer}",
+                    "--unsafe-no-fsync",
+                    "--log-level=warn",
+                ],
+                self.workdir / "etcd.log",
+            )
+        )
+
+    def _start_apiserver(self, binaries: assets.Assets) -> None:
+        certs = self.workdir / "pki"
+        certs.mkdir(exist_ok=True)
+        self.ca, cert, key = pki.write_serving_pki(certs)
+        sa_key, sa_pub = pki.write_service_account_keys(certs)
+        tokens = certs / "tokens.csv"
+        tokens.write_text(f'{self.token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n')
+        port = free_port()
+        self.server = f"https://127.0.0.1:{port}"
+        self.processes.append(
+            ManagedProcess(
+                "kube-apiserver",
+                [
+                    str(binaries.kube_apiserver),
+                    f"--etcd-servers={self.etcd_url}",
+                    f"--secure-port={port}",
+                    "--bind-address=127.0.0.1",
+                    "--advertise-address=127.0.0.1",
+                    f"--cert-dir={certs}",
+                    f"--tls-cert-file={cert}",
+                    f"--tls-private-key-file={key}",
+                    f"--client-ca-file={self.ca}",
+                    f"--token-auth-file={tokens}",
+                    "--authorization-mode=RBAC",
+                    "--service-account-issuer=https://kubernetes.default.svc",
+                    f"--service-account-key-file={sa_pub}",
+                    f"--service-account-signing-key-file={sa_key}",
+                    "--service-cluster-ip-range=10.0.0.0/24",
+                    "--disable-admission-plugins=ServiceAccount",
+                    "--endpoint-reconciler-type=none",
+                    "--allow-privileged=true",
+                    "--v=1",
+                ],
+                self.workdir / "kube-apiserver.log",
+            )
+        )
+        self._write_kubeconfig()
+
+    def _write_kubeconfig(self) -> None:
+        config = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                {
+                    "name": "local",
+                    "cluster": {
+                        "server": self.server,
+                        "certificate-authority-data": base64.b64encode(self.ca.read_bytes()).decode(),
+                    },
+                }
+            ],
+            "users": [{"name": ADMIN_USER, "user": {"token": self.token}}],
+            "contexts": [{"name": "local", "context": {"cluster": "local", "user": ADMIN_USER}}],
+            "current-context": "local",
+        }
+        self.kubeconfig_path.parent.mkdir(parents=True, exist_ok=True)
+        self.kubeconfig_path.write_text(yaml.safe_dump(config))
+        self.kubeconfig_path.chmod(0o600)
+
+    def _get(self, path: str, context: ssl.SSLContext) -> tuple[int, bytes]:
+        request = urllib.request.Request(
+            self.server + path, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=2) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def _wait_ready(self) -> None:
+        context = ssl.create_default_context(cafile=str(self.ca))
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            for process in self.processes:
+                if not process.running():
+                    raise ClusterError(
+                        f"{process.name} exited during start-up; last lines of {process.log_path}:\n"
+                        + process.tail()
+                    )
+            with contextlib.suppress(OSError):
+                status, _ = self._get("/readyz", context)
+                if status == 200 and self._get("/api/v1/namespaces/default", context)[0] == 200:
+                    return
+            time.sleep(0.05)
+        raise ClusterError(
+            f"kube-apiserver was not ready after {READY_TIMEOUT:.0f}s; see {self.workdir}/kube-apiserver.log."
+        )
+
+    def version(self) -> str:
+        context = ssl.create_default_context(cafile=str(self.ca))
+        _, body = self._get("/version", context)
+        return str(json.loads(body).get("gitVersion", "unknown"))
+
+    def process(self, name: str) -> ManagedProcess:
+        return next(p for p in self.processes if p.name == name)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)

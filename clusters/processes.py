@@ -1,0 +1,106 @@
+"""Child processes that never outlive the suite.
+
+Each child runs in its own process group, is stopped with SIGTERM then SIGKILL,
+and on Linux also receives SIGKILL if the thread that started it dies, so even
+a ``kill -9`` of the suite leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO
+
+_PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def _die_with_parent() -> None:
+    if _libc is not None:
+        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class ManagedProcess:
+    """A child process with its output in a log file (or a line callback)."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        on_line: Callable[[str], None] | None = None,
+        user: str | None = None,
+    ) -> None:
+        self.name = name
+        self.log_path = log_path
+        self._log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._reader: threading.Thread | None = None
+        stdout: int | IO[bytes] = subprocess.PIPE if on_line else self._log
+        try:
+            self.popen = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, then exec
+                user=user,
+            )
+        except OSError:
+            self._log.close()
+            raise
+        if on_line is not None:
+            self._reader = threading.Thread(
+                target=self._pump, args=(on_line,), name=f"{name}-output", daemon=True
+            )
+            self._reader.start()
+
+    def _pump(self, on_line: Callable[[str], None]) -> None:
+        assert self.popen.stdout is not None
+        for raw in self.popen.stdout:
+            self._log.write(raw)
+            self._log.flush()
+            on_line(raw.decode(errors="replace").rstrip("\n"))
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def running(self) -> bool:
+        return self.popen.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once, as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait()
+
+    def stop(self, grace: float = 5.0) -> None:
+        if self.running():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        if self._reader is not None:
+            self._reader.join(2)
+        self._log.close()
+
+    def tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
