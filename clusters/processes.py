@@ -28,7 +28,11 @@ def _die_with_parent() -> None:
 
 
 class ManagedProcess:
-    """A child process with its output in a log file (or a line callback)."""
+    """A child process whose output goes to a log file.
+
+    With ``on_line``, stdout is also handed over line by line as it arrives (the
+    suite timestamps console deliveries this way); stderr only goes to the log.
+    """
 
     def __init__(
         self,
@@ -49,7 +53,7 @@ class ManagedProcess:
                 list(argv),
                 stdin=subprocess.DEVNULL,
                 stdout=stdout,
-                stderr=subprocess.STDOUT,
+                stderr=self._log if on_line else subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, then exec

@@ -40,6 +40,7 @@ class LocalControlPlane:
     def __init__(self, workdir: Path | None = None, kubeconfig_path: Path | None = None) -> None:
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="nc-cluster-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig_path = kubeconfig_path or self.workdir / "kubeconfig"
         self.processes: list[ManagedProcess] = []
         self.token = secrets.token_hex(16)

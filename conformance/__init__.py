@@ -1,0 +1,3 @@
+"""A conformance suite for Kubernetes notification controllers."""
+
+__version__ = "0.1.0"

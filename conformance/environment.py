@@ -1,0 +1,165 @@
+"""The run's shared parts, set up once by the process that runs pytest: the
+cluster, the binding's CRDs, the recording sink and the controller under test."""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+import clusters
+from clusters.processes import ManagedProcess
+from conformance.binding import Binding
+from conformance.context import RunContext
+from conformance.observers.console import ConsoleLog
+from conformance.tolerances import Tolerances
+from fixtures.sink import RecordingSink
+
+CRD_ESTABLISH_TIMEOUT = 30.0
+
+
+class SetupError(RuntimeError):
+    """The run could not be set up; the message is one sentence for the user."""
+
+
+@dataclass
+class Settings:
+    cluster: str
+    kubeconfig: Path | None
+    kube_context: str | None
+    binding: Path
+    controller_cmd: str
+    tolerances: Tolerances
+    keep_on_failure: bool = False
+
+
+def install_crds(api_client: client.ApiClient, binding: Binding) -> None:
+    """Create or update the binding's CRDs and wait until they are served."""
+    extensions = client.ApiextensionsV1Api(api_client)
+    names = []
+    for path in binding.crds:
+        for manifest in yaml.safe_load_all(path.read_text()):
+            if not manifest:
+                continue
+            name = manifest["metadata"]["name"]
+            names.append(name)
+            try:
+                extensions.create_custom_resource_definition(manifest)
+            except ApiException as err:
+                if err.status != 409:
+                    raise SetupError(f"The API server refused CRD {name} from {path}: {err.reason}.") from err
+                current = extensions.read_custom_resource_definition(name)
+                manifest["metadata"]["resourceVersion"] = current.metadata.resource_version
+                extensions.replace_custom_resource_definition(name, manifest)
+    deadline = time.monotonic() + CRD_ESTABLISH_TIMEOUT
+    for name in names:
+        while True:
+            crd = extensions.read_custom_resource_definition(name)
+            conditions = {c.type: c.status for c in (crd.status.conditions or [])}
+            if conditions.get("Established") == "True":
+                break
+            if time.monotonic() > deadline:
+                raise SetupError(f"CRD {name} was not established within {CRD_ESTABLISH_TIMEOUT:.0f}s.")
+            time.sleep(0.05)
+
+
+class RunEnvironment:
+    """Starts everything in ``start()``; ``stop()`` always undoes all of it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.workdir = Path(tempfile.mkdtemp(prefix="nc-run-"))
+        self.provider: clusters.ClusterProvider | None = None
+        self.sink: RecordingSink | None = None
+        self.controller: ManagedProcess | None = None
+        self.console: ConsoleLog | None = None
+        self.context: RunContext | None = None
+        self.details: dict[str, Any] = {}
+
+    def start(self) -> RunContext:
+        settings = self.settings
+        try:
+            binding = Binding.load(settings.binding)
+            started = time.monotonic()
+            self.provider = clusters.provider(
+                settings.cluster, settings.kubeconfig, settings.kube_context, self.workdir / "cluster"
+            )
+            cluster = self.provider.start()
+            self.details["clusterStartSeconds"] = round(time.monotonic() - started, 3)
+            api_client = config.new_client_from_config(str(cluster.kubeconfig), context=cluster.context)
+            version = client.VersionApi(api_client).get_code().git_version
+            install_crds(api_client, binding)
+            self.sink = RecordingSink().start()
+            pid = self._start_controller(cluster)
+        except clusters.ClusterError as err:
+            self.stop()
+            raise SetupError(str(err)) from err
+        except BaseException:
+            self.stop()
+            raise
+        self.context = RunContext(
+            kubeconfig=str(cluster.kubeconfig),
+            kube_context=cluster.context,
+            cluster_provider=cluster.provider,
+            kubernetes_version=version,
+            sink_url=self.sink.url,
+            binding=str(settings.binding),
+            workdir=str(self.workdir),
+            console_log=str(self.console.path) if self.console else None,
+            controller=settings.controller_cmd or "external",
+            controller_pid=pid,
+            tolerances=settings.tolerances,
+            keep_on_failure=settings.keep_on_failure,
+        )
+        return self.context
+
+    def _start_controller(self, cluster: clusters.Cluster) -> int | None:
+        if not self.settings.controller_cmd:
+            return None
+        values = {
+            "kubeconfig": shlex.quote(str(cluster.kubeconfig)),
+            "context": shlex.quote(cluster.context or ""),
+            "python": shlex.quote(sys.executable),
+        }
+        try:
+            argv = shlex.split(self.settings.controller_cmd.format(**values))
+        except (KeyError, ValueError) as err:
+            raise SetupError(
+                f"The controller command {self.settings.controller_cmd!r} is invalid: {err}; "
+                "it may use {kubeconfig}, {context} and {python}."
+            ) from err
+        if not argv or shutil.which(argv[0]) is None:
+            raise SetupError(f"The controller command {argv[:1]} was not found.")
+        self.console = ConsoleLog(self.workdir / "console.jsonl").open()
+        self.controller = ManagedProcess(
+            "controller", argv, self.workdir / "controller.log", on_line=self.console.append
+        )
+        return self.controller.pid
+
+    def controller_log_tail(self, lines: int = 40) -> str:
+        return self.controller.tail(lines) if self.controller else ""
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+        if self.console is not None:
+            self.console.close()
+        if self.sink is not None:
+            self.sink.stop()
+            self.sink = None
+        if self.provider is not None:
+            with contextlib.suppress(Exception):
+                self.provider.stop()
+            self.provider = None
+        shutil.rmtree(self.workdir, ignore_errors=True)

@@ -1,0 +1,50 @@
+"""What the suite saw during one scenario, gathered from the API server's watch,
+the sink, the controller's console output and the file system."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from conformance.binding import ObservedAttempt
+
+SINK, CONSOLE, FILE, STATUS = "sink", "console", "file", "status"
+
+
+@dataclass(frozen=True)
+class StatusWrite:
+    """One version of the object as the watch delivered it."""
+
+    received: float
+    resource_version: str
+    phase: str | None
+    attempts: frozenset[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class ExternalEvent:
+    """A delivery seen outside the controller (a sink request, a console line, a file)."""
+
+    channel: str
+    time: float
+    source: str
+    succeeded: bool
+    detail: str = ""
+
+
+@dataclass
+class Observed:
+    created: float
+    attempts: list[ObservedAttempt] = field(default_factory=list)
+    total_attempts: int | None = None
+    writes: list[StatusWrite] = field(default_factory=list)
+    external: dict[str, list[ExternalEvent]] = field(default_factory=dict)
+    fully_observed: set[str] = field(default_factory=set)
+    """Channels whose every attempt, failed or not, is seen outside (webhooks)."""
+    success_observed: set[str] = field(default_factory=set)
+    """Channels whose successful deliveries are seen outside (console, file)."""
+    final_phase: str | None = None
+    terminal_at: float | None = None
+    quiet_until: float | None = None
+
+    def first_write_with(self, key: tuple[str, int]) -> StatusWrite | None:
+        return next((w for w in self.writes if key in w.attempts), None)

@@ -1,0 +1,1 @@
+"""Observers: what the suite sees for itself, without trusting the controller."""

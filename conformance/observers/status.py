@@ -1,0 +1,123 @@
+"""Records every version of one object as the API server's watch delivers it."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import urllib3
+from kubernetes import client
+
+from conformance.binding import SUITE_PHASES, Binding
+from conformance.observation import StatusWrite
+
+WATCH_SECONDS = 300
+
+
+class StatusRecorder:
+    """Watch one object from before it exists; every write is timestamped on arrival."""
+
+    def __init__(self, api: client.CustomObjectsApi, binding: Binding, namespace: str, name: str) -> None:
+        self._api = api
+        self._binding = binding
+        self._namespace = namespace
+        self._name = name
+        self._cond = threading.Condition()
+        self._stopped = False
+        self._response: Any = None
+        self._error: BaseException | None = None
+        self.writes: list[StatusWrite] = []
+        self.latest: dict[str, Any] | None = None
+        self.terminal_at: float | None = None
+        self._thread = threading.Thread(target=self._run, name=f"watch-{namespace}", daemon=True)
+
+    def _open(self, resource_version: str) -> Any:
+        return self._api.list_namespaced_custom_object(
+            self._binding.group, self._binding.version, self._namespace, self._binding.plural,
+            field_selector=f"metadata.name={self._name}",
+            watch=True, resource_version=resource_version, allow_watch_bookmarks=True,
+            timeout_seconds=WATCH_SECONDS, _preload_content=False,
+        )
+
+    def start(self) -> StatusRecorder:
+        """Return once the watch is established, so no write can be missed."""
+        listing = self._api.list_namespaced_custom_object(
+            self._binding.group, self._binding.version, self._namespace, self._binding.plural,
+            field_selector=f"metadata.name={self._name}",
+        )
+        self._response = self._open(listing["metadata"]["resourceVersion"])
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            while not self._stopped:
+                version = self._consume(self._response)
+                if self._stopped:
+                    break
+                self._response = self._open(version)
+        except BaseException as err:  # reported to the test thread by wait_terminal()
+            if not self._stopped:
+                self._error = err
+        finally:
+            with self._cond:
+                self._stopped = True
+                self._cond.notify_all()
+
+    def _consume(self, response: Any) -> str:
+        version = ""
+        for event in _events(response):
+            obj = event["object"]
+            if event["type"] == "ERROR":
+                raise RuntimeError(f"watch of {self._namespace}/{self._name} failed: {obj.get('message')}")
+            version = obj["metadata"]["resourceVersion"]
+            if event["type"] in ("ADDED", "MODIFIED"):
+                self._record(obj)
+        return version
+
+    def _record(self, obj: dict[str, Any]) -> None:
+        received = time.time()
+        phase = self._binding.phase(obj)
+        attempts = frozenset((a.channel, a.number) for a in self._binding.attempts(obj))
+        with self._cond:
+            self.writes.append(StatusWrite(received, obj["metadata"]["resourceVersion"], phase, attempts))
+            self.latest = obj
+            if self.terminal_at is None and phase in SUITE_PHASES:
+                self.terminal_at = received
+            self._cond.notify_all()
+
+    def wait_terminal(self, timeout: float) -> float | None:
+        """The arrival time of the first terminal write, or None if none came in time."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.terminal_at is not None or self._stopped, timeout)
+            if self._error is not None:
+                raise self._error
+            return self.terminal_at
+
+    def hold(self, until: float) -> None:
+        """Keep recording until the wall-clock time ``until`` (a "consistently" window)."""
+        with self._cond:
+            while not self._stopped and (remaining := until - time.time()) > 0:
+                self._cond.wait(remaining)
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+        response = self._response
+        if response is not None:
+            response.shutdown() if hasattr(response, "shutdown") else response.close()
+            response.release_conn()
+        self._thread.join(5)
+
+
+def _events(response: urllib3.BaseHTTPResponse) -> Iterator[dict[str, Any]]:
+    buffer = b""
+    for chunk in response.stream(amt=None, decode_content=True):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield json.loads(line)

@@ -1,0 +1,105 @@
+"""What a conforming controller does in a scenario: the expected outcomes, counts,
+gap windows and terminal phase. Written from the specification, sharing no code
+with any controller, so that a bug here cannot pass a controller with the same bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.scenarios import ChannelSpec, RetryPolicy, Scenario
+from conformance.tolerances import Tolerances
+
+SUCCESS, FAILURE, PERMANENT = "success", "failure", "permanent"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Allowed gap before an attempt: ``[low, high]`` seconds after the previous one."""
+
+    nominal: float
+    low: float
+    high: float
+
+    def contains(self, gap: float) -> bool:
+        return self.low <= gap <= self.high
+
+
+@dataclass(frozen=True)
+class Expectation:
+    outcomes: dict[str, tuple[str, ...]]
+    phase: str
+
+    def count(self, channel: str) -> int:
+        return len(self.outcomes[channel])
+
+
+def nominal_gap(policy: RetryPolicy, attempts_made: int) -> float:
+    """Gap before attempt ``attempts_made + 1``: min(initial * multiplier^(k-1), max)."""
+    return min(policy.initial_backoff * policy.multiplier ** (attempts_made - 1), policy.max_backoff)
+
+
+def window(policy: RetryPolicy, attempts_made: int, tolerances: Tolerances, precision: float = 0.0) -> Window:
+    nominal = nominal_gap(policy, attempts_made)
+    return Window(
+        nominal=nominal,
+        low=nominal * (1 - policy.jitter) - tolerances.epsilon - precision,
+        high=nominal * (1 + policy.jitter) + tolerances.slack + precision,
+    )
+
+
+def _answer(channel: ChannelSpec, attempt: int) -> str:
+    """How the channel answers attempt number ``attempt`` (1-based)."""
+    if channel.type == "console":
+        return SUCCESS
+    if channel.type == "file":
+        return SUCCESS if channel.writable else FAILURE
+    remaining = attempt - 1
+    step = channel.responses[-1]
+    for candidate in channel.responses:
+        if candidate.times is None or remaining < candidate.times:
+            step = candidate
+            break
+        remaining -= candidate.times
+    if step.delay >= channel.timeout:
+        return FAILURE
+    if 200 <= step.status < 300:
+        return SUCCESS
+    if step.status >= 500 or step.status in (408, 429):
+        return FAILURE
+    return PERMANENT
+
+
+def outcomes(channel: ChannelSpec, policy: RetryPolicy) -> tuple[str, ...]:
+    result: list[str] = []
+    while len(result) < policy.max_attempts:
+        answer = _answer(channel, len(result) + 1)
+        result.append(answer)
+        if answer != FAILURE:
+            break
+    return tuple(result)
+
+
+def expect(scenario: Scenario) -> Expectation:
+    per_channel = {c.name: outcomes(c, scenario.retry_policy) for c in scenario.channels}
+    succeeded = [o[-1] == SUCCESS for o in per_channel.values()]
+    phase = "Sent" if all(succeeded) else "PartiallySent" if any(succeeded) else "Failed"
+    return Expectation(per_channel, phase)
+
+
+def quiet_window(scenario: Scenario, tolerances: Tolerances) -> float:
+    """How long to watch for attempts after the terminal phase: long enough for one more retry."""
+    policy = scenario.retry_policy
+    next_gap = nominal_gap(policy, policy.max_attempts) * (1 + policy.jitter) + tolerances.slack
+    return min(max(next_gap, 1.0), tolerances.quiet_max)
+
+
+def deadline(scenario: Scenario, tolerances: Tolerances) -> float:
+    """Latest time after creation by which the terminal phase must have been reached."""
+    expectation = expect(scenario)
+    longest = 0.0
+    for channel in scenario.channels:
+        n = expectation.count(channel.name)
+        gaps = sum(window(scenario.retry_policy, k, tolerances).high for k in range(1, n))
+        longest = max(longest, gaps + n * channel.timeout)
+    return longest + 10.0

@@ -1,0 +1,226 @@
+"""The pytest plugin: options, fixtures, and the run environment's life cycle.
+
+Installed as a ``pytest11`` entry point, so ``pytest --help`` lists the options
+wherever the package is installed. The cluster, sink and controller are started
+only when the suite itself (``conformance/suite``) is collected.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+from kubernetes import client, config
+
+from conformance import durations, oracle, report
+from conformance.binding import Binding, BindingError
+from conformance.context import RunContext
+from conformance.environment import RunEnvironment, SetupError, Settings
+from conformance.runner import ScenarioResult, ScenarioRunner
+from conformance.scenarios import Scenario, ScenarioError, load
+from conformance.tolerances import Tolerances
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BINDING = PACKAGE_ROOT / "fixtures" / "bindings" / "reference"
+DEFAULT_SCENARIOS = PACKAGE_ROOT / "fixtures" / "scenarios"
+DEFAULT_CONTROLLER = "{python} -m reference_controller --kubeconfig {kubeconfig}"
+RESULT_PROPERTY = "nc_result"
+CONTEXT_KEY = pytest.StashKey[RunContext]()
+TEST_TIMEOUT_MARGIN = 30.0
+
+_OPTIONS: list[tuple[str, str, Any]] = [
+    ("cluster", "where to run: 'local' (kube-apiserver + etcd started for the run) or 'existing'", "local"),
+    ("kubeconfig", "kubeconfig for --nc-cluster=existing (default: $KUBECONFIG or ~/.kube/config)", None),
+    ("context", "kubeconfig context for --nc-cluster=existing", None),
+    ("controller-cmd", "command that runs the controller under test; may use {kubeconfig}, {context} and "
+     "{python}; empty when the controller is already running", DEFAULT_CONTROLLER),
+    ("binding", "binding folder that maps scenarios onto the controller's API", str(DEFAULT_BINDING)),
+    ("scenarios", "scenario files or folders (YAML + jinja2), separated by commas", str(DEFAULT_SCENARIOS)),
+    ("report-dir", "folder for the conformance report", "reports"),
+    ("epsilon", "measurement error forgiven below a gap's lower bound, e.g. 50ms", "50ms"),
+    ("slack", "latency allowed above a gap's upper bound, e.g. 750ms", "750ms"),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("notification-conformance", "notification controller conformance")
+    for name, help_text, default in _OPTIONS:
+        ini = "nc_" + name.replace("-", "_")
+        group.addoption(f"--nc-{name}", dest=ini, default=None, help=f"{help_text} [ini: {ini}]")
+        parser.addini(ini, help_text, default=default)
+    group.addoption(
+        "--nc-keep-on-failure", action="store_true", default=False,
+        help="keep a failed scenario's namespace and objects for inspection",
+    )
+
+
+def option(config: pytest.Config, name: str) -> Any:
+    key = "nc_" + name.replace("-", "_")
+    value = config.getoption(key)
+    return config.getini(key) if value is None else value
+
+
+def settings_from(config: pytest.Config) -> Settings:
+    kubeconfig = option(config, "kubeconfig")
+    try:
+        tolerances = Tolerances(
+            epsilon=durations.parse(option(config, "epsilon")),
+            slack=durations.parse(option(config, "slack")),
+        )
+    except ValueError as err:
+        raise pytest.UsageError(f"Invalid tolerance: {err}.") from err
+    return Settings(
+        cluster=option(config, "cluster"),
+        kubeconfig=Path(kubeconfig) if kubeconfig else None,
+        kube_context=option(config, "context"),
+        binding=Path(option(config, "binding")),
+        controller_cmd=option(config, "controller-cmd").strip(),
+        tolerances=tolerances,
+        keep_on_failure=config.getoption("nc_keep_on_failure"),
+    )
+
+
+def scenario_paths(config: pytest.Config) -> list[Path]:
+    return [Path(p.strip()) for p in str(option(config, "scenarios")).split(",") if p.strip()]
+
+
+def load_scenarios(config: pytest.Config) -> list[Scenario]:
+    try:
+        return load(scenario_paths(config))
+    except ScenarioError as err:
+        raise pytest.UsageError(str(err)) from err
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance: a conformance scenario run against the controller")
+
+
+class EnvironmentPlugin:
+    """Runs in the process that started pytest (the xdist controller, or the only process)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.environment: RunEnvironment | None = None
+        self.results: list[dict[str, Any]] = []
+        self.outcomes: dict[str, str] = {}
+        self.started = time.time()
+        self.report: dict[str, Any] | None = None
+        self._previous_sigterm: Any = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.config.option.collectonly:
+            return
+        load_scenarios(self.config)
+        settings = settings_from(self.config)
+        try:
+            Binding.load(settings.binding)
+        except BindingError as err:
+            raise pytest.UsageError(str(err)) from err
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+        self.environment = RunEnvironment(settings)
+        try:
+            context = self.environment.start()
+        except (SetupError, BindingError) as err:
+            self.environment = None
+            raise pytest.UsageError(str(err)) from err
+        self.config.stash[CONTEXT_KEY] = context
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        context = self.config.stash.get(CONTEXT_KEY, None)
+        if context is not None:
+            node.workerinput["nc_context"] = context.to_json()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "call" or report.outcome != "passed":
+            if report.when == "teardown" and report.nodeid in self.outcomes and report.outcome == "passed":
+                return
+            self.outcomes[report.nodeid] = report.outcome
+        for name, value in report.user_properties:
+            if name == RESULT_PROPERTY and report.when == "call":
+                self.results.append(value)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        environment, self.environment = self.environment, None
+        if environment is None:
+            return
+        try:
+            directory = Path(option(self.config, "report-dir"))
+            directory.mkdir(parents=True, exist_ok=True)
+            if environment.controller is not None:
+                (directory / "controller.log").write_text(environment.controller_log_tail(100000))
+            self.report = report.build(
+                environment.context, self.results, self.outcomes, self.started, time.time(),
+                environment.details,
+            )
+            self.report_path = report.write(self.report, directory)
+        finally:
+            environment.stop()
+            if self._previous_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.report is None:
+            return
+        terminalreporter.section("notification conformance")
+        for line in report.summary_lines(self.report):
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"report: {self.report_path}")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM cleans up like Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+@pytest.fixture(scope="session")
+def nc_context(pytestconfig: pytest.Config) -> RunContext:
+    workerinput = getattr(pytestconfig, "workerinput", None)
+    if workerinput is not None and "nc_context" in workerinput:
+        return RunContext.from_json(workerinput["nc_context"])
+    context = pytestconfig.stash.get(CONTEXT_KEY, None)
+    if context is None:
+        pytest.fail("The conformance environment is not running; run the suite in conformance/suite.")
+    return context
+
+
+@pytest.fixture(scope="session")
+def nc_binding(nc_context: RunContext) -> Binding:
+    return Binding.load(Path(nc_context.binding))
+
+
+@pytest.fixture(scope="session")
+def nc_api_client(nc_context: RunContext) -> Iterator[client.ApiClient]:
+    api_client = config.new_client_from_config(nc_context.kubeconfig, context=nc_context.kube_context)
+    yield api_client
+    api_client.close()
+
+
+@pytest.fixture(scope="session")
+def scenario_runner(nc_context: RunContext, nc_binding: Binding, nc_api_client: client.ApiClient) -> ScenarioRunner:
+    return ScenarioRunner(nc_context, nc_binding, nc_api_client)
+
+
+@pytest.fixture
+def run_scenario(
+    request: pytest.FixtureRequest, scenario_runner: ScenarioRunner, nc_context: RunContext
+) -> Callable[[Scenario], ScenarioResult]:
+    """Run a scenario, attach its timeline to the test's report, and return the result."""
+
+    def run(scenario: Scenario) -> ScenarioResult:
+        if not nc_context.controller_alive():
+            pytest.fail("The controller under test has exited; see reports/controller.log.")
+        result = scenario_runner.run(scenario)
+        request.node.user_properties.append((RESULT_PROPERTY, result.summary()))
+        return result
+
+    return run
+
+
+def timeout_for(scenario: Scenario, tolerances: Tolerances) -> float:
+    return oracle.deadline(scenario, tolerances) + tolerances.quiet_max + TEST_TIMEOUT_MARGIN

@@ -1,0 +1,233 @@
+"""Run one scenario against the controller and gather what was observed.
+
+Each scenario gets its own namespace, sink paths and directories, so scenarios
+run in parallel without seeing each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from conformance import checks, oracle
+from conformance.binding import Binding
+from conformance.context import RunContext
+from conformance.observation import CONSOLE, FILE, SINK, ExternalEvent, Observed
+from conformance.observers.console import ConsoleLog
+from conformance.observers.files import FileObserver
+from conformance.observers.status import StatusRecorder
+from conformance.readonly import ReadOnlyDirectory
+from conformance.scenarios import Scenario
+from fixtures.sink import SinkClient
+
+NAME = "notification"
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    namespace: str
+    verdict: checks.Verdict
+    observed: Observed
+    readonly_mechanisms: dict[str, str] = field(default_factory=dict)
+    diagnostics: dict[str, str] = field(default_factory=dict)
+    duration: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "namespace": self.namespace,
+            "passed": self.verdict.passed,
+            "durationSeconds": round(self.duration, 3),
+            "violations": [{"requirement": v.requirement, "message": v.message} for v in self.verdict.violations],
+            "timeline": [row.as_dict() for row in self.verdict.timeline],
+            "readOnlyMechanisms": self.readonly_mechanisms,
+        }
+
+    def failure_message(self) -> str:
+        lines = [f"scenario {self.scenario.name!r} violated the contract:"]
+        lines += [f"  {v}" for v in self.verdict.violations]
+        lines += ["", "observed timeline (seconds after creation):", timeline_table(self.verdict.timeline)]
+        for title, text in self.diagnostics.items():
+            lines += ["", f"--- {title} ---", text]
+        return "\n".join(lines)
+
+
+def timeline_table(rows: list[checks.TimelineRow]) -> str:
+    header = f"  {'channel':<12} {'#':>2} {'at':>8} {'gap':>8}  {'allowed':<19} {'outcome':<8} {'via':<7} verdict"
+    lines = [header]
+    for row in rows:
+        gap = f"{row.gap:.3f}" if row.gap is not None else "-"
+        allowed = f"[{row.window[0]:.3f}, {row.window[1]:.3f}]" if row.window else "-"
+        lines.append(
+            f"  {row.channel:<12} {row.attempt:>2} {row.at:>8.3f} {gap:>8}  {allowed:<19} "
+            f"{row.outcome:<8} {row.source:<7} {row.verdict}"
+        )
+    return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40]
+
+
+class ScenarioRunner:
+    def __init__(self, context: RunContext, binding: Binding, api_client: client.ApiClient) -> None:
+        self.context = context
+        self.binding = binding
+        self.custom = client.CustomObjectsApi(api_client)
+        self.core = client.CoreV1Api(api_client)
+        self.sink = SinkClient(context.sink_url)
+        self.console = ConsoleLog(Path(context.console_log)) if context.console_log else None
+
+    def run(self, scenario: Scenario) -> ScenarioResult:
+        started = time.monotonic()
+        namespace = f"nc-{_slug(scenario.name)}-{secrets.token_hex(3)}"
+        workdir = self.context.workpath / namespace
+        workdir.mkdir(parents=True)
+        readonly: dict[str, ReadOnlyDirectory] = {}
+        files: dict[str, FileObserver] = {}
+        hooks: dict[str, str] = {}
+        recorder: StatusRecorder | None = None
+        passed = False
+        try:
+            self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+            channels = []
+            for channel in scenario.channels:
+                values: dict[str, Any] = {"name": channel.name, "type": channel.type}
+                if channel.type == "file":
+                    directory = workdir / channel.name
+                    directory.mkdir()
+                    if not channel.writable:
+                        readonly[channel.name] = ReadOnlyDirectory(directory)
+                    files[channel.name] = FileObserver(directory).start()
+                    values["directory"] = str(directory)
+                elif channel.type == "webhook":
+                    path = hooks[channel.name] = f"{namespace}/{channel.name}"
+                    self.sink.script(path, [step.as_sink_script() for step in channel.responses])
+                    values["url"] = self.sink.hook_url(path)
+                    values["timeout"] = f"{channel.timeout:g}s"
+                channels.append(values)
+            manifest = self.binding.render(
+                name=NAME,
+                namespace=namespace,
+                subject=f"{scenario.name} [{namespace}]",
+                body=scenario.description,
+                channels=channels,
+                retry=scenario.retry_policy.written,
+            )
+            recorder = StatusRecorder(self.custom, self.binding, namespace, NAME).start()
+            self.custom.create_namespaced_custom_object(
+                self.binding.group, self.binding.version, namespace, self.binding.plural, manifest
+            )
+            created = time.time()
+            observed = self._observe(scenario, recorder, created)
+            self._gather_external(scenario, observed, namespace, hooks, files)
+            verdict = checks.evaluate(
+                scenario, observed, self.context.tolerances, self.binding.precision, self.binding.features
+            )
+            result = ScenarioResult(
+                scenario, namespace, verdict, observed,
+                {name: ro.mechanism for name, ro in readonly.items()},
+            )
+            if not verdict.passed:
+                result.diagnostics = self._diagnostics(recorder, hooks)
+            passed = verdict.passed
+            result.duration = time.monotonic() - started
+            return result
+        finally:
+            if recorder is not None:
+                recorder.stop()
+            for observer in files.values():
+                observer.stop()
+            for directory in readonly.values():
+                directory.release()
+            if passed or not self.context.keep_on_failure:
+                self._clean_up(namespace, hooks)
+                shutil.rmtree(workdir, ignore_errors=True)
+
+    def _observe(self, scenario: Scenario, recorder: StatusRecorder, created: float) -> Observed:
+        tolerances = self.context.tolerances
+        observed = Observed(created=created)
+        deadline = oracle.deadline(scenario, tolerances)
+        terminal = recorder.wait_terminal(deadline)
+        if terminal is not None:
+            quiet = oracle.quiet_window(scenario, tolerances)
+            observed.quiet_until = terminal + quiet
+            recorder.hold(observed.quiet_until)
+        latest = recorder.latest or {}
+        observed.writes = list(recorder.writes)
+        observed.terminal_at = terminal
+        observed.final_phase = self.binding.phase(latest) if latest else None
+        observed.attempts = self.binding.attempts(latest) if latest else []
+        observed.total_attempts = self.binding.total_attempts(latest) if latest else None
+        return observed
+
+    def _gather_external(
+        self, scenario: Scenario, observed: Observed, namespace: str,
+        hooks: dict[str, str], files: dict[str, FileObserver],
+    ) -> None:
+        for name, path in hooks.items():
+            channel = scenario.channel(name)
+            events = []
+            for record in self.sink.records(path):
+                delay = _delay_for(channel.responses, len(events))
+                succeeded = 200 <= record["status"] < 300 and delay < channel.timeout
+                detail = f"HTTP {record['status']}" + (f" after {delay:g}s" if delay else "")
+                events.append(ExternalEvent(name, record["time"], SINK, succeeded, detail))
+            observed.external[name] = events
+            observed.fully_observed.add(name)
+        for name, observer in files.items():
+            observed.external[name] = [ExternalEvent(name, t, FILE, True, "file written") for t in observer.stop()]
+            observed.success_observed.add(name)
+        if self.console is not None:
+            lines = self.console.lines_with(f"[{namespace}]")
+            for channel in scenario.channels:
+                if channel.type == "console":
+                    observed.external[channel.name] = [
+                        ExternalEvent(channel.name, t, CONSOLE, True, "console line") for t, _ in lines
+                    ]
+                    observed.success_observed.add(channel.name)
+
+    def _diagnostics(self, recorder: StatusRecorder, hooks: dict[str, str]) -> dict[str, str]:
+        found = {"object": yaml.safe_dump(recorder.latest or {}, sort_keys=False)}
+        for name, path in hooks.items():
+            records = self.sink.records(path)
+            found[f"sink log for {name}"] = "\n".join(
+                f"{r['time']:.6f} {r['method']} -> {r['status']} "
+                f"Idempotency-Key={r['headers'].get('Idempotency-Key', '-')}"
+                for r in records
+            ) or "(no requests)"
+        if not self.context.controller_alive():
+            found["controller"] = "the controller process has exited"
+        return found
+
+    def _clean_up(self, namespace: str, hooks: dict[str, str]) -> None:
+        """Delete the objects, not only the namespace: a bare API server never empties namespaces."""
+        with contextlib.suppress(ApiException):
+            self.custom.delete_collection_namespaced_custom_object(
+                self.binding.group, self.binding.version, namespace, self.binding.plural
+            )
+        with contextlib.suppress(ApiException):
+            self.core.delete_namespace(namespace)
+        for path in hooks.values():
+            with contextlib.suppress(OSError):
+                self.sink.forget(path)
+
+
+def _delay_for(steps: Any, index: int) -> float:
+    remaining = index
+    for step in steps:
+        if step.times is None or remaining < step.times:
+            return float(step.delay)
+        remaining -= step.times
+    return float(steps[-1].delay)

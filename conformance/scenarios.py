@@ -1,0 +1,177 @@
+"""Scenarios are data: YAML files rendered with jinja2, one list of scenarios per file.
+
+A scenario says which channels a notification has, how each behaves (a file
+directory that is writable or not, the answers a webhook gets from the sink)
+and the retry policy. What the controller must then do is derived by the
+oracle; the scenario's ``expect`` states the same in words and must agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+from conformance import durations
+
+CHANNEL_TYPES = ("console", "file", "webhook")
+PHASES = ("Sent", "PartiallySent", "Failed")
+_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+class ScenarioError(ValueError):
+    """A scenario file is invalid; the message names the file and the scenario."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    initial_backoff: float
+    multiplier: float
+    max_backoff: float
+    jitter: float
+    written: dict[str, Any] = field(compare=False, hash=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RetryPolicy:
+        return cls(
+            max_attempts=int(data["maxAttempts"]),
+            initial_backoff=durations.parse(data["initialBackoff"]),
+            multiplier=float(data.get("backoffMultiplier", 2)),
+            max_backoff=durations.parse(data["maxBackoff"]),
+            jitter=int(data.get("jitterPercent", 0)) / 100,
+            written=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class SinkStep:
+    """An answer the sink gives a webhook, ``times`` times (forever when None)."""
+
+    status: int = 200
+    times: int | None = None
+    retry_after: str | None = None
+    delay: float = 0.0
+
+    def as_sink_script(self) -> dict[str, Any]:
+        step: dict[str, Any] = {"status": self.status, "delaySeconds": self.delay}
+        if self.times is not None:
+            step["times"] = self.times
+        if self.retry_after is not None:
+            step["retryAfter"] = self.retry_after
+        return step
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    name: str
+    type: str
+    writable: bool = True
+    responses: tuple[SinkStep, ...] = (SinkStep(),)
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    channels: tuple[ChannelSpec, ...]
+    retry_policy: RetryPolicy
+    expected_phase: str
+    features: tuple[str, ...]
+    source: str
+
+    def channel(self, name: str) -> ChannelSpec:
+        return next(c for c in self.channels if c.name == name)
+
+
+def _channel(data: dict[str, Any]) -> ChannelSpec:
+    name, kind = data.get("name"), data.get("type")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(f"channel name {name!r} must be a DNS label such as 'audit-log'")
+    if kind not in CHANNEL_TYPES:
+        raise ValueError(f"channel {name!r} has type {kind!r}; use one of {', '.join(CHANNEL_TYPES)}")
+    if kind == "file":
+        return ChannelSpec(name, kind, writable=bool(data.get("file", {}).get("writable", True)))
+    if kind == "webhook":
+        hook = data.get("webhook", {})
+        steps = tuple(
+            SinkStep(
+                status=int(step.get("status", 200)),
+                times=step.get("times"),
+                retry_after=step.get("retryAfter"),
+                delay=durations.parse(step["delay"]) if "delay" in step else 0.0,
+            )
+            for step in hook.get("respond", [{"status": 200}])
+        )
+        timeout = durations.parse(hook.get("timeout", "5s"))
+        return ChannelSpec(name, kind, responses=steps, timeout=timeout)
+    return ChannelSpec(name, kind)
+
+
+def _scenario(data: dict[str, Any], source: str) -> Scenario:
+    from conformance import oracle
+
+    missing = {"name", "channels", "retryPolicy", "expect"} - set(data)
+    if missing:
+        raise ValueError(f"missing {', '.join(sorted(missing))}")
+    channels = tuple(_channel(c) for c in data["channels"])
+    names = [c.name for c in channels]
+    if len(set(names)) != len(names):
+        raise ValueError("channel names must be unique")
+    scenario = Scenario(
+        name=str(data["name"]),
+        description=str(data.get("description", "")).strip(),
+        channels=channels,
+        retry_policy=RetryPolicy.from_dict(data["retryPolicy"]),
+        expected_phase=str(data["expect"].get("phase")),
+        features=tuple(data.get("features", ["core"])),
+        source=source,
+    )
+    if scenario.expected_phase not in PHASES:
+        raise ValueError(f"expect.phase must be one of {', '.join(PHASES)}")
+    derived = oracle.expect(scenario).phase
+    if derived != scenario.expected_phase:
+        raise ValueError(
+            f"expect.phase is {scenario.expected_phase} but the channels as described end {derived}"
+        )
+    return scenario
+
+
+def load_file(path: Path, context: dict[str, Any] | None = None) -> list[Scenario]:
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    try:
+        rendered = environment.from_string(path.read_text()).render(**(context or {}))
+        documents = yaml.safe_load(rendered) or []
+    except (OSError, jinja2.TemplateError, yaml.YAMLError) as err:
+        raise ScenarioError(f"{path}: {err}") from err
+    if not isinstance(documents, list):
+        raise ScenarioError(f"{path}: expected a list of scenarios")
+    scenarios = []
+    for index, data in enumerate(documents):
+        label = data.get("name", f"#{index + 1}") if isinstance(data, dict) else f"#{index + 1}"
+        try:
+            if not isinstance(data, dict):
+                raise ValueError("a scenario must be a mapping")
+            scenarios.append(_scenario(data, str(path)))
+        except (ValueError, KeyError, TypeError) as err:
+            raise ScenarioError(f"{path}: scenario {label}: {err}") from err
+    return scenarios
+
+
+def load(paths: list[Path]) -> list[Scenario]:
+    scenarios: list[Scenario] = []
+    for path in paths:
+        files = sorted(path.glob("*.yaml*")) if path.is_dir() else [path]
+        for file in files:
+            scenarios += load_file(file)
+    seen: set[str] = set()
+    for scenario in scenarios:
+        if scenario.name in seen:
+            raise ScenarioError(f"{scenario.source}: scenario name {scenario.name!r} is used twice")
+        seen.add(scenario.name)
+    return scenarios

@@ -1,0 +1,26 @@
+"""Turns the scenario files into tests and, in the process that runs pytest,
+sets up the shared environment for them."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import plugin
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(plugin.EnvironmentPlugin(config), "nc-environment")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "scenario" in metafunc.fixturenames:
+        scenarios = plugin.load_scenarios(metafunc.config)
+        tolerances = plugin.settings_from(metafunc.config).tolerances
+        metafunc.parametrize(
+            "scenario",
+            [
+                pytest.param(s, id=s.name, marks=[pytest.mark.timeout(plugin.timeout_for(s, tolerances))])
+                for s in scenarios
+            ],
+        )

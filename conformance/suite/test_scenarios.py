@@ -1,0 +1,24 @@
+"""Every scenario, run end to end against the controller under test."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from conformance.binding import Binding
+from conformance.runner import ScenarioResult
+from conformance.scenarios import Scenario
+
+pytestmark = pytest.mark.conformance
+
+
+def test_scenario(
+    scenario: Scenario, nc_binding: Binding, run_scenario: Callable[[Scenario], ScenarioResult]
+) -> None:
+    missing = sorted(set(scenario.features) - set(nc_binding.features))
+    if missing:
+        pytest.skip(f"binding {nc_binding.name} does not claim {', '.join(missing)}")
+    result = run_scenario(scenario)
+    if not result.verdict.passed:
+        pytest.fail(result.failure_message(), pytrace=False)

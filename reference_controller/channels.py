@@ -1,0 +1,115 @@
+"""Delivery to console, file and webhook channels.
+
+Each function raises ``DeliveryError`` on failure, saying whether a retry can help.
+File-system errors such as a read-only directory are retryable: the volume may be
+remounted or fixed by an operator, and the retry policy bounds the cost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+
+from reference_controller.api import Object
+from reference_controller.timefmt import parse_duration
+
+_stdout_lock = threading.Lock()
+_http = urllib3.PoolManager(retries=False)
+
+
+class DeliveryError(Exception):
+    def __init__(self, message: str, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Everything a channel needs to deliver one attempt."""
+
+    namespace: str
+    name: str
+    uid: str
+    spec: Object
+    channel: Object
+    attempt: int
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "notification": f"{self.namespace}/{self.name}",
+            "channel": self.channel["name"],
+            "attempt": self.attempt,
+            "subject": self.spec["subject"],
+            "body": self.spec.get("body", ""),
+            "priority": self.spec.get("priority", "normal"),
+        }
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same for every attempt at one channel, so receivers can drop repeats."""
+        return f"{self.uid}/{self.channel['name']}"
+
+
+def deliver(delivery: Delivery) -> None:
+    kind = delivery.channel["type"]
+    if kind == "console":
+        _console(delivery)
+    elif kind == "file":
+        _file(delivery)
+    elif kind == "webhook":
+        _webhook(delivery)
+    else:
+        raise DeliveryError(f"unknown channel type {kind!r}", retryable=False)
+
+
+def _console(delivery: Delivery) -> None:
+    line = json.dumps({"delivery": "console", **delivery.payload()})
+    with _stdout_lock:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+def _file(delivery: Delivery) -> None:
+    directory = delivery.channel["file"]["directory"]
+    target = os.path.join(directory, f"{delivery.namespace}.{delivery.name}.{delivery.channel['name']}.json")
+    try:
+        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".delivery-")
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(delivery.payload(), handle)
+            os.replace(temporary, target)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as err:
+        raise DeliveryError(f"writing to {directory}: {err.strerror or err}") from err
+
+
+def _webhook(delivery: Delivery) -> None:
+    settings = delivery.channel["webhook"]
+    timeout = parse_duration(settings.get("timeout", "5s"))
+    try:
+        response = _http.request(
+            "POST",
+            settings["url"],
+            body=json.dumps(delivery.payload()).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "Idempotency-Key": delivery.idempotency_key,
+                "X-Notification-Attempt": str(delivery.attempt),
+            },
+            timeout=urllib3.Timeout(total=timeout),
+        )
+    except urllib3.exceptions.HTTPError as err:
+        raise DeliveryError(f"POST {settings['url']}: {err}") from err
+    if 200 <= response.status < 300:
+        return
+    retryable = response.status >= 500 or response.status in (408, 429)
+    raise DeliveryError(f"POST {settings['url']}: HTTP {response.status}", retryable=retryable)

@@ -1,0 +1,132 @@
+"""List, then watch with bookmarks; relist on 410 Gone; reconnect when the API server goes away.
+
+The official client's ``watch.Watch`` does not track resourceVersion from bookmark
+events and gives up after one 410, so the stream is read here directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import urllib3
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from reference_controller.api import GROUP, PLURAL, VERSION, key_of
+
+log = logging.getLogger(__name__)
+
+WATCH_SECONDS = 240
+RECONNECT_DELAY = 1.0
+
+
+class Expired(Exception):
+    """The watch's resourceVersion is too old (410 Gone): relist."""
+
+
+class Informer:
+    """Tells ``on_change`` about every object that was added, changed or deleted."""
+
+    def __init__(
+        self,
+        api: client.CustomObjectsApi,
+        on_change: Callable[[str], None],
+        namespace: str | None = None,
+    ) -> None:
+        self._api = api
+        self._on_change = on_change
+        self._namespace = namespace
+        self._known: dict[str, str] = {}
+        self._stop = threading.Event()
+        self.synced = threading.Event()
+        self._response: urllib3.BaseHTTPResponse | None = None
+        self._thread = threading.Thread(target=self._run, name="informer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        response = self._response
+        if response is not None:
+            response.release_conn()
+        self._thread.join(5)
+
+    def _call(self, **kwargs: Any) -> Any:
+        if self._namespace:
+            return self._api.list_namespaced_custom_object(
+                GROUP, VERSION, self._namespace, PLURAL, **kwargs
+            )
+        return self._api.list_cluster_custom_object(GROUP, VERSION, PLURAL, **kwargs)
+
+    def _run(self) -> None:
+        resource_version: str | None = None
+        while not self._stop.is_set():
+            try:
+                if resource_version is None:
+                    resource_version = self._relist()
+                resource_version = self._watch(resource_version)
+            except Expired:
+                log.info("watch expired; relisting")
+                resource_version = None
+            except (ApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as err:
+                if self._stop.is_set():
+                    return
+                log.warning("watch interrupted, reconnecting: %s", err)
+                self._stop.wait(RECONNECT_DELAY)
+
+    def _relist(self) -> str:
+        listing = self._call()
+        current = {key_of(obj): obj["metadata"]["resourceVersion"] for obj in listing["items"]}
+        for key in set(self._known) - set(current):
+            self._on_change(key)
+        for key, version in current.items():
+            if self._known.get(key) != version:
+                self._on_change(key)
+        self._known = current
+        self.synced.set()
+        return str(listing["metadata"]["resourceVersion"])
+
+    def _watch(self, resource_version: str) -> str:
+        response = self._call(
+            watch=True,
+            resource_version=resource_version,
+            allow_watch_bookmarks=True,
+            timeout_seconds=WATCH_SECONDS,
+            _preload_content=False,
+        )
+        self._response = response
+        try:
+            for event in _events(response):
+                kind, obj = event["type"], event["object"]
+                if kind == "ERROR":
+                    if obj.get("code") == 410:
+                        raise Expired
+                    raise ValueError(f"watch error: {obj.get('message')}")
+                resource_version = obj["metadata"]["resourceVersion"]
+                if kind == "BOOKMARK":
+                    continue
+                key = key_of(obj)
+                if kind == "DELETED":
+                    self._known.pop(key, None)
+                else:
+                    self._known[key] = resource_version
+                self._on_change(key)
+        finally:
+            self._response = None
+            response.release_conn()
+        return resource_version
+
+
+def _events(response: urllib3.BaseHTTPResponse) -> Iterator[dict[str, Any]]:
+    buffer = b""
+    for chunk in response.stream(amt=None, decode_content=True):
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            if line.strip():
+                yield json.loads(line)

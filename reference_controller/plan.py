@@ -1,0 +1,96 @@
+"""Per-channel state derived from ``.status`` alone.
+
+This is the time guard: whatever woke the reconciler (its own status write, a
+label change, a resync, a restart), a channel is attempted only when its
+recorded backoff has elapsed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from reference_controller import api
+from reference_controller.api import Object
+from reference_controller.timefmt import format_time, parse_duration, parse_time
+
+PENDING, RETRYING, DELIVERED, EXHAUSTED = "Pending", "Retrying", "Delivered", "Exhausted"
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    name: str
+    attempts: int
+    state: str
+    last_attempt: float | None
+    next_due: float | None
+
+    @property
+    def settled(self) -> bool:
+        return self.state in (DELIVERED, EXHAUSTED)
+
+
+def nominal_backoff(policy: Object, attempts_made: int) -> float:
+    """The gap before attempt ``attempts_made + 1``."""
+    initial = parse_duration(policy["initialBackoff"])
+    ceiling = parse_duration(policy["maxBackoff"])
+    multiplier = float(policy["backoffMultiplier"])
+    return float(min(initial * multiplier ** (attempts_made - 1), ceiling))
+
+
+def channel_states(spec: Object, status: Object) -> list[ChannelState]:
+    policy = spec["retryPolicy"]
+    jitter = policy.get("jitterPercent", 0) / 100
+    attempts = status.get("deliveryAttempts") or []
+    recorded = {c["name"]: c for c in status.get("channels") or []}
+    states = []
+    for channel in spec["channels"]:
+        name = channel["name"]
+        mine = [a for a in attempts if a["channel"] == name]
+        if not mine:
+            states.append(ChannelState(name, 0, PENDING, None, 0.0))
+            continue
+        last = mine[-1]
+        last_time = parse_time(last["timestamp"])
+        if any(a["outcome"] == api.SUCCESS for a in mine):
+            states.append(ChannelState(name, len(mine), DELIVERED, last_time, None))
+        elif len(mine) >= policy["maxAttempts"] or last.get("retryable") is False:
+            states.append(ChannelState(name, len(mine), EXHAUSTED, last_time, None))
+        else:
+            earliest = last_time + nominal_backoff(policy, len(mine)) * (1 - jitter)
+            drawn = recorded.get(name, {}).get("nextAttemptTime")
+            due = max(parse_time(drawn), earliest) if drawn else earliest
+            states.append(ChannelState(name, len(mine), RETRYING, last_time, due))
+    return states
+
+
+def summaries(spec: Object, states: list[ChannelState], previous: Object, rng: random.Random) -> list[Object]:
+    """Status summaries; a retry time is drawn once (with jitter) and then kept."""
+    policy = spec["retryPolicy"]
+    jitter = policy.get("jitterPercent", 0) / 100
+    before = {c["name"]: c for c in previous.get("channels") or []}
+    result = []
+    for state in states:
+        summary: Object = {"name": state.name, "state": state.state, "attempts": state.attempts}
+        if state.last_attempt is not None:
+            summary["lastAttemptTime"] = format_time(state.last_attempt)
+        if state.state == RETRYING:
+            old = before.get(state.name, {})
+            if old.get("attempts") == state.attempts and old.get("nextAttemptTime"):
+                summary["nextAttemptTime"] = old["nextAttemptTime"]
+            else:
+                assert state.last_attempt is not None
+                gap = nominal_backoff(policy, state.attempts) * (1 + rng.uniform(-jitter, jitter))
+                summary["nextAttemptTime"] = format_time(state.last_attempt + gap)
+        result.append(summary)
+    return result
+
+
+def phase_of(states: list[ChannelState]) -> str:
+    if all(s.state == DELIVERED for s in states):
+        return api.SENT
+    if all(s.settled for s in states):
+        return api.PARTIALLY_SENT if any(s.state == DELIVERED for s in states) else api.FAILED
+    if all(s.attempts == 0 for s in states):
+        return api.PENDING
+    return api.RETRYING

@@ -1,0 +1,183 @@
+"""``reconcile(key) -> requeue_after``: level-triggered and idempotent.
+
+1. Read the object; a terminal phase means nothing to do.
+2. From status alone, find the channels that are due; none due: requeue for the earliest.
+3. Deliver every due channel concurrently, collecting attempt records in memory.
+4. Write status once, conditional on the resourceVersion read; on conflict re-read and
+   write again, never deliver again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from reference_controller import api, plan
+from reference_controller.api import Object
+from reference_controller.channels import Delivery, DeliveryError, deliver
+from reference_controller.timefmt import format_time
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_LENGTH = 1024
+WRITE_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Attempt:
+    channel: str
+    number: int
+    started: float
+    duration: float
+    error: DeliveryError | None
+
+    def record(self) -> Object:
+        record: Object = {
+            "channel": self.channel,
+            "attempt": self.number,
+            "timestamp": format_time(self.started),
+            "outcome": api.SUCCESS if self.error is None else api.FAILURE,
+            "durationSeconds": round(self.duration, 6),
+        }
+        if self.error is not None:
+            record["error"] = str(self.error)[:MAX_ERROR_LENGTH]
+            record["retryable"] = self.error.retryable
+        return record
+
+
+class Reconciler:
+    def __init__(self, api_client: client.CustomObjectsApi, max_parallel_deliveries: int = 16) -> None:
+        self.api = api_client
+        self.pool = ThreadPoolExecutor(max_parallel_deliveries, thread_name_prefix="deliver")
+        self.rng = random.Random()
+
+    def reconcile(self, key: str) -> float | None:
+        """Return the delay after which ``key`` wants another reconcile, or None."""
+        obj = self.read(key)
+        if obj is None or (obj.get("status") or {}).get("phase") in api.TERMINAL_PHASES:
+            return None
+        states = plan.channel_states(obj["spec"], obj.get("status") or {})
+        now = time.time()
+        due = self.due_channels(states, now)
+        if not due:
+            return self.requeue_after(states, now)
+        attempts = self.deliver(obj, due)
+        written = self.write_status(key, obj, attempts)
+        if written is None:
+            return None
+        return self.requeue_after(plan.channel_states(written["spec"], written["status"]), time.time())
+
+    def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
+        return [s for s in states if s.next_due is not None and s.next_due <= now]
+
+    @staticmethod
+    def requeue_after(states: list[plan.ChannelState], now: float) -> float | None:
+        pending = [s.next_due for s in states if s.next_due is not None]
+        return max(min(pending) - now, 0.0) if pending else None
+
+    def read(self, key: str) -> Object | None:
+        namespace, name = key.split("/", 1)
+        try:
+            obj: Object = self.api.get_namespaced_custom_object(
+                api.GROUP, api.VERSION, namespace, api.PLURAL, name
+            )
+        except ApiException as err:
+            if err.status == 404:
+                return None
+            raise
+        return obj
+
+    def deliver(self, obj: Object, due: list[plan.ChannelState]) -> list[Attempt]:
+        channels = {c["name"]: c for c in obj["spec"]["channels"]}
+        futures = [
+            self.pool.submit(self.attempt, obj, channels[state.name], state.attempts + 1) for state in due
+        ]
+        return [future.result() for future in futures]
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        meta = obj["metadata"]
+        delivery = Delivery(meta["namespace"], meta["name"], meta["uid"], obj["spec"], channel, number)
+        started = time.time()
+        error: DeliveryError | None = None
+        try:
+            deliver(delivery)
+        except DeliveryError as err:
+            error = err
+        duration = time.time() - started
+        log.info(
+            "delivery attempt",
+            extra={
+                "notification": api.key_of(obj),
+                "channel": channel["name"],
+                "attempt": number,
+                "outcome": "success" if error is None else "failure",
+                "error": str(error) if error else None,
+            },
+        )
+        return Attempt(channel["name"], number, started, duration, error)
+
+    def write_status(self, key: str, obj: Object, attempts: list[Attempt]) -> Object | None:
+        """Record a round's attempts in one write; re-read on conflict instead of re-delivering."""
+        for _ in range(WRITE_RETRIES):
+            body = dict(obj, status=self.next_status(obj, attempts))
+            meta = obj["metadata"]
+            try:
+                written: Object = self.api.replace_namespaced_custom_object_status(
+                    api.GROUP, api.VERSION, meta["namespace"], api.PLURAL, meta["name"], body
+                )
+                return written
+            except ApiException as err:
+                if err.status != 409:
+                    raise
+            fresh = self.read(key)
+            if fresh is None:
+                return None
+            obj = fresh
+        raise RuntimeError(f"{key}: status write kept conflicting; the round's attempts are lost")
+
+    def next_status(self, obj: Object, attempts: list[Attempt]) -> Object:
+        spec, previous = obj["spec"], obj.get("status") or {}
+        recorded = list(previous.get("deliveryAttempts") or [])
+        seen = {(a["channel"], a["attempt"]) for a in recorded}
+        recorded += [a.record() for a in attempts if (a.channel, a.number) not in seen]
+        states = plan.channel_states(spec, {**previous, "deliveryAttempts": recorded})
+        phase = plan.phase_of(states)
+        status: Object = {
+            "phase": phase,
+            "observedGeneration": obj["metadata"].get("generation"),
+            "totalAttempts": len(recorded),
+            "channelCount": len(states),
+            "deliveryAttempts": recorded,
+            "channels": plan.summaries(spec, states, previous, self.rng),
+            "conditions": [self.ready_condition(obj, previous, phase)],
+        }
+        if phase in api.TERMINAL_PHASES:
+            status["completionTime"] = previous.get("completionTime") or format_time(time.time())
+        return status
+
+    @staticmethod
+    def ready_condition(obj: Object, previous: Object, phase: str) -> Object:
+        ready = "True" if phase == api.SENT else "False"
+        old = next((c for c in previous.get("conditions") or [] if c["type"] == "Ready"), None)
+        changed = old is None or old["status"] != ready
+        messages = {
+            api.SENT: "delivered to every channel",
+            api.PARTIALLY_SENT: "some channels exhausted their attempts",
+            api.FAILED: "no channel could be delivered",
+            api.RETRYING: "waiting to retry failed channels",
+            api.PENDING: "no attempt yet",
+        }
+        return {
+            "type": "Ready",
+            "status": ready,
+            "observedGeneration": obj["metadata"].get("generation"),
+            "lastTransitionTime": format_time(time.time()) if changed else old["lastTransitionTime"],
+            "reason": phase,
+            "message": messages.get(phase, phase),
+        }
