@@ -62,6 +62,8 @@ class Binding:
 
     @classmethod
     def load(cls, directory: Path) -> Binding:
+        if not directory.exists():
+            raise BindingError(f"Binding {directory} does not exist; give a folder that holds binding.yaml.")
         path = directory / "binding.yaml" if directory.is_dir() else directory
         try:
             data = yaml.safe_load(path.read_text())

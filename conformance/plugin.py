@@ -65,15 +65,16 @@ def option(config: pytest.Config, name: str) -> Any:
     return config.getini(key) if value is None else value
 
 
+def duration_option(config: pytest.Config, name: str) -> float:
+    try:
+        return durations.parse(option(config, name))
+    except ValueError as err:
+        raise pytest.UsageError(f"--nc-{name}: {err}.") from err
+
+
 def settings_from(config: pytest.Config) -> Settings:
     kubeconfig = option(config, "kubeconfig")
-    try:
-        tolerances = Tolerances(
-            epsilon=durations.parse(option(config, "epsilon")),
-            slack=durations.parse(option(config, "slack")),
-        )
-    except ValueError as err:
-        raise pytest.UsageError(f"Invalid tolerance: {err}.") from err
+    tolerances = Tolerances(epsilon=duration_option(config, "epsilon"), slack=duration_option(config, "slack"))
     return Settings(
         cluster=option(config, "cluster"),
         kubeconfig=Path(kubeconfig) if kubeconfig else None,

@@ -1,0 +1,69 @@
+"""Helpers for end-to-end tests: a real local control plane, and the suite run as users run it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+from clusters.local.controlplane import LocalControlPlane
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    report: dict[str, Any] | None
+
+    def failed_requirements(self) -> set[str]:
+        assert self.report is not None, self.output
+        return {r["id"] for r in self.report["failedRequirements"]}
+
+
+def suite_command(report_dir: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", "conformance/suite", "-p", "no:cacheprovider", "-n", "3",
+        f"--nc-report-dir={report_dir}", *args,
+    ]
+
+
+def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> SuiteRun:
+    """Run the suite in a child pytest, with its temporary files under ``tmp_path``."""
+    report_dir = tmp_path / "report"
+    environment = dict(os.environ, TMPDIR=str(tmp_path), **(env or {}))
+    completed = subprocess.run(
+        suite_command(report_dir, *args), cwd=REPO, env=environment, capture_output=True, text=True,
+        timeout=timeout, stdin=subprocess.DEVNULL,
+    )
+    report_path = report_dir / "conformance-report.yaml"
+    report = yaml.safe_load(report_path.read_text()) if report_path.exists() else None
+    return SuiteRun(completed.returncode, completed.stdout + completed.stderr, report)
+
+
+def broken(defect: str) -> str:
+    return f"--nc-controller-cmd={{python}} -m tests.broken_controllers {defect} --kubeconfig {{kubeconfig}}"
+
+
+@pytest.fixture(scope="session")
+def local_cluster() -> Iterator[LocalControlPlane]:
+    plane = LocalControlPlane()
+    plane.start()
+    yield plane
+    plane.stop()
+
+
+@pytest.fixture(scope="session")
+def api_client(local_cluster: LocalControlPlane) -> Iterator[client.ApiClient]:
+    api = config.new_client_from_config(str(local_cluster.kubeconfig_path))
+    yield api
+    api.close()

@@ -1,0 +1,51 @@
+"""The suite fails every deliberately broken controller, naming the requirement it breaks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.broken_controllers.defects import DEFECTS
+from tests.e2e.conftest import broken, run_suite
+
+# defect -> (scenarios to run, requirements the suite must name)
+CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
+    "per-channel-writes": ("readonly-file", {"NR-BACKOFF-LOWER", "NR-BATCHED-WRITES"}),
+    "no-time-guard": ("readonly-file", {"NR-BACKOFF-LOWER"}),
+    "guard-on-first-retry-only": ("readonly-file", {"NR-BACKOFF-LOWER"}),
+    "guarded-per-channel-writes": ("readonly-file", {"NR-BATCHED-WRITES"}),
+    "redeliver-succeeded": ("mixed-recovers", {"NR-NO-REDELIVERY"}),
+    "one-attempt-too-many": ("mixed-one-always-fails", {"NR-ATTEMPT-COUNT"}),
+    "ignores-max-backoff": ("readonly-file", {"NR-BACKOFF-UPPER"}),
+    "wrong-terminal-phase": ("readonly-file", {"NR-PHASE-TERMINAL"}),
+    "miscounts-attempts": ("readonly-file", {"NR-STATUS-COUNTERS"}),
+    "whole-second-timestamps": ("readonly-file", {"NR-TIMESTAMP-PRECISION"}),
+    "postdates-attempts": ("mixed-recovers", {"NR-STATUS-TRUTHFUL"}),
+    "zero-based-numbers": ("readonly-file", {"NR-ATTEMPT-ORDER"}),
+    "retries-after-terminal": ("mixed-one-always-fails", {"NR-QUIET-AFTER-TERMINAL"}),
+}
+
+
+def test_every_defect_has_an_expectation() -> None:
+    assert set(CAUGHT_BY) == set(DEFECTS)
+
+
+@pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
+def test_suite_fails_broken_controller(defect: str, tmp_path: Path) -> None:
+    scenarios, requirements = CAUGHT_BY[defect]
+    run = run_suite(tmp_path, broken(defect), "-k", scenarios)
+    assert run.returncode == 1, run.output
+    assert run.report is not None and run.report["result"] == "failure"
+    assert requirements <= run.failed_requirements(), run.output
+
+
+def test_seed_bug_failure_names_channel_attempt_gap_and_window(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, broken("per-channel-writes"), "-k", "readonly-file")
+    assert run.report is not None
+    [scenario] = run.report["scenarios"]
+    lower = [v["message"] for v in scenario["violations"] if v["requirement"] == "NR-BACKOFF-LOWER"]
+    assert lower, run.output
+    assert lower[0].startswith("channel 'archive' attempt 2 came ")
+    assert "after attempt 1; the contract allows [0.950s, 1.750s] (nominal 1.000s, seen via status)" in lower[0]
+    assert "[NR-BACKOFF-LOWER] channel 'archive' attempt 2 came" in run.output

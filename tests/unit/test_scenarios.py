@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.scenarios import ScenarioError, load, load_file
+
+SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
+
+GOOD = """
+{% for n in [1, 2] %}
+- name: fails-{{ n }}
+  retryPolicy: {maxAttempts: 4, initialBackoff: 1s, backoffMultiplier: 2, maxBackoff: 2s}
+  channels:
+    - {name: hook, type: webhook, webhook: {respond: [{status: 503, times: {{ n }}}, {status: 200}]}}
+  expect: {phase: Sent}
+{% endfor %}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "scenarios.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_scenarios_load() -> None:
+    names = [s.name for s in load([SHIPPED])]
+    assert {"readonly-file", "mixed-recovers", "mixed-one-always-fails"} <= set(names)
+
+
+def test_jinja_expands_a_matrix(tmp_path: Path) -> None:
+    scenarios = load_file(write(tmp_path, GOOD))
+    assert [s.name for s in scenarios] == ["fails-1", "fails-2"]
+    assert scenarios[1].channels[0].responses[0].times == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- {name: x}", "missing channels, expect, retryPolicy"),
+        (GOOD.replace("phase: Sent", "phase: Failed"), "channels as described end Sent"),
+        (GOOD.replace("type: webhook", "type: pager"), "type 'pager'"),
+        (GOOD.replace("name: hook", "name: Hook_1"), "DNS label"),
+        (GOOD.replace("initialBackoff: 1s", "initialBackoff: 1"), "needs a unit"),
+        ("{{ undefined_thing }}", "undefined"),
+        ("name: not-a-list", "expected a list"),
+    ],
+)
+def test_invalid_scenarios_name_file_and_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ScenarioError) as caught:
+        load_file(path)
+    assert str(path) in str(caught.value)
+    assert message in str(caught.value)
+
+
+def test_duplicate_names_across_files_are_refused(tmp_path: Path) -> None:
+    write(tmp_path, GOOD)
+    (tmp_path / "again.yaml").write_text(GOOD)
+    with pytest.raises(ScenarioError, match="used twice"):
+        load([tmp_path])

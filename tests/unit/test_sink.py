@@ -1,0 +1,81 @@
+"""The recording sink on a loopback port: scripted answers and server-side receive times."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from fixtures.sink import RecordingSink, SinkClient
+
+
+@pytest.fixture
+def sink() -> Iterator[SinkClient]:
+    server = RecordingSink().start()
+    yield SinkClient(server.url)
+    server.stop()
+
+
+def post(url: str, timeout: float = 5) -> int:
+    request = urllib.request.Request(url, data=b'{"x": 1}', method="POST",
+                                     headers={"Idempotency-Key": "k1"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_fail_twice_then_succeed(sink: SinkClient) -> None:
+    sink.script("ns/hook", [{"status": 503, "times": 2}, {"status": 200}])
+    assert [post(sink.hook_url("ns/hook")) for _ in range(4)] == [503, 503, 200, 200]
+    records = sink.records("ns/hook")
+    assert [r["status"] for r in records] == [503, 503, 200, 200]
+    assert records[0]["headers"]["Idempotency-Key"] == "k1"
+    assert records[0]["body"] == '{"x": 1}'
+    times = [r["time"] for r in records]
+    assert times == sorted(times)
+
+
+def test_paths_are_independent_and_default_to_success(sink: SinkClient) -> None:
+    sink.script("a", [{"status": 500}])
+    assert post(sink.hook_url("a")) == 500
+    assert post(sink.hook_url("b")) == 200
+    assert len(sink.records("a")) == 1
+    assert len(sink.records("b")) == 1
+
+
+def test_retry_after_header(sink: SinkClient) -> None:
+    sink.script("r", [{"status": 429, "retryAfter": "2"}])
+    request = urllib.request.Request(sink.hook_url("r"), data=b"", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=5)
+    assert caught.value.headers["Retry-After"] == "2"
+
+
+def test_waiting_for_records_returns_when_one_arrives(sink: SinkClient) -> None:
+    threading.Timer(0.2, post, args=(sink.hook_url("w"),)).start()
+    before = time.monotonic()
+    records = sink.records("w", at_least=1, wait=10)
+    assert len(records) == 1
+    assert time.monotonic() - before < 10
+
+
+def test_a_hanging_answer_is_recorded_when_received(sink: SinkClient) -> None:
+    sink.script("slow", [{"status": 200, "delaySeconds": 1.0}])
+    sent = time.time()
+    with pytest.raises((TimeoutError, urllib.error.URLError)):
+        post(sink.hook_url("slow"), timeout=0.2)
+    records = sink.records("slow")
+    assert len(records) == 1
+    assert records[0]["time"] - sent < 0.2
+
+
+def test_forget_clears_a_path(sink: SinkClient) -> None:
+    post(sink.hook_url("f"))
+    sink.forget("f")
+    assert sink.records("f") == []

@@ -1,0 +1,77 @@
+"""The reference controller's work queue: de-duplication, one worker per key, delayed re-adds."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from reference_controller.workqueue import ShutDown, WorkQueue
+
+
+@pytest.fixture
+def queue() -> WorkQueue:
+    q = WorkQueue()
+    yield q
+    q.shutdown()
+
+
+def test_a_key_added_twice_is_handed_out_once(queue: WorkQueue) -> None:
+    queue.add("a")
+    queue.add("a")
+    queue.add("b")
+    assert [queue.get(), queue.get()] == ["a", "b"]
+    assert len(queue) == 0
+
+
+def test_a_key_added_while_processing_waits_for_done(queue: WorkQueue) -> None:
+    queue.add("a")
+    assert queue.get() == "a"
+    queue.add("a")
+    assert len(queue) == 0, "a key being processed must not be handed to a second worker"
+    queue.done("a")
+    assert queue.get() == "a"
+
+
+def test_delayed_add_arrives_and_earliest_delay_wins(queue: WorkQueue) -> None:
+    queue.add_after("a", 30.0)
+    queue.add_after("a", 0.05)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(queue.get()))
+    reader.start()
+    reader.join(5)
+    assert got == ["a"]
+    assert queue.pending_delays() == 0
+
+
+def test_a_later_delay_does_not_postpone_an_earlier_one(queue: WorkQueue) -> None:
+    queue.add_after("a", 0.05)
+    queue.add_after("a", 30.0)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(queue.get()))
+    reader.start()
+    reader.join(5)
+    assert got == ["a"]
+
+
+def test_forget_drops_a_delayed_add(queue: WorkQueue) -> None:
+    queue.add_after("a", 0.05)
+    queue.forget("a")
+    assert queue.pending_delays() == 0
+
+
+def test_shutdown_releases_waiting_workers() -> None:
+    queue = WorkQueue()
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            queue.get()
+        except ShutDown as err:
+            errors.append(err)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    queue.shutdown()
+    thread.join(5)
+    assert len(errors) == 1
