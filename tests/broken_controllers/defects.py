@@ -127,12 +127,15 @@ class PostdatesAttempts(Reconciler):
         return Attempt(result.channel, result.number, result.started + 0.5, result.duration, result.error)
 
 
-class ZeroBasedNumbers(Reconciler):
-    """Numbers attempts from 0."""
+class NumbersAcrossChannels(Reconciler):
+    """Numbers attempts across the whole notification instead of per channel."""
 
-    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
-        result = super().attempt(obj, channel, number)
-        return Attempt(result.channel, number - 1, result.started, result.duration, result.error)
+    def deliver(self, obj: Object, due: list[plan.ChannelState]) -> list[Attempt]:
+        total = len((obj.get("status") or {}).get("deliveryAttempts") or [])
+        return [
+            Attempt(a.channel, total + index + 1, a.started, a.duration, a.error)
+            for index, a in enumerate(super().deliver(obj, due))
+        ]
 
 
 class RetriesAfterTerminal(Reconciler):
@@ -168,6 +171,6 @@ DEFECTS: dict[str, type[Reconciler]] = {
     "miscounts-attempts": MiscountsAttempts,
     "whole-second-timestamps": WholeSecondTimestamps,
     "postdates-attempts": PostdatesAttempts,
-    "zero-based-numbers": ZeroBasedNumbers,
+    "numbers-across-channels": NumbersAcrossChannels,
     "retries-after-terminal": RetriesAfterTerminal,
 }

@@ -22,7 +22,7 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
     "miscounts-attempts": ("readonly-file", {"NR-STATUS-COUNTERS"}),
     "whole-second-timestamps": ("readonly-file", {"NR-TIMESTAMP-PRECISION"}),
     "postdates-attempts": ("mixed-recovers", {"NR-STATUS-TRUTHFUL"}),
-    "zero-based-numbers": ("readonly-file", {"NR-ATTEMPT-ORDER"}),
+    "numbers-across-channels": ("readonly-file", {"NR-ATTEMPT-ORDER"}),
     "retries-after-terminal": ("mixed-one-always-fails", {"NR-QUIET-AFTER-TERMINAL"}),
 }
 
