@@ -9,8 +9,9 @@ from clusters.base import Cluster, ClusterError, ClusterProvider
 PROVIDERS = ("local", "existing")
 
 
-def provider(name: str, kubeconfig: Path | None = None, context: str | None = None,
-             workdir: Path | None = None) -> ClusterProvider:
+def provider(
+    name: str, kubeconfig: Path | None = None, context: str | None = None, workdir: Path | None = None
+) -> ClusterProvider:
     if name == "local":
         from clusters.local.controlplane import LocalControlPlane
 

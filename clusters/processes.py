@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
@@ -25,6 +26,25 @@ _libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 def _die_with_parent() -> None:
     if _libc is not None:
         _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def terminate_group(pid: int, grace: float = 5.0) -> None:
+    """Stop the process group of a process that is not our child (a detached one)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while _exists(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 class ManagedProcess:
@@ -42,6 +62,7 @@ class ManagedProcess:
         env: dict[str, str] | None = None,
         on_line: Callable[[str], None] | None = None,
         user: str | None = None,
+        die_with_parent: bool = True,
     ) -> None:
         self.name = name
         self.log_path = log_path
@@ -56,7 +77,7 @@ class ManagedProcess:
                 stderr=self._log if on_line else subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - prctl only, then exec
+                preexec_fn=_die_with_parent if die_with_parent else None,
                 user=user,
             )
         except OSError:

@@ -96,9 +96,7 @@ class Binding:
         except (jinja2.TemplateError, ValueError, TypeError) as err:
             raise BindingError(f"Binding {path} is invalid: {err}") from err
         if set(binding.phases.values()) != set(SUITE_PHASES):
-            raise BindingError(
-                f"Binding {path} must map its phases onto each of {', '.join(SUITE_PHASES)}."
-            )
+            raise BindingError(f"Binding {path} must map its phases onto each of {', '.join(SUITE_PHASES)}.")
         for crd in binding.crds:
             if not crd.is_file():
                 raise BindingError(f"Binding {path} names a CRD file that does not exist: {crd}.")

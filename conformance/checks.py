@@ -6,6 +6,7 @@ violation names the requirement it breaks.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -63,7 +64,11 @@ def _expected_status_outcome(outcome: str) -> str:
 
 class _Evaluation:
     def __init__(
-        self, scenario: Scenario, observed: Observed, tolerances: Tolerances, precision: float,
+        self,
+        scenario: Scenario,
+        observed: Observed,
+        tolerances: Tolerances,
+        precision: float,
         features: tuple[str, ...],
     ) -> None:
         self.scenario = scenario
@@ -109,7 +114,7 @@ class _Evaluation:
         if numbers != list(range(1, len(mine) + 1)):
             self.fail("NR-ATTEMPT-ORDER", f"channel {channel!r} attempts are numbered {numbers}, not 1..n")
         times = [a.time for a in mine]
-        if any(later <= earlier for earlier, later in zip(times, times[1:], strict=False)):
+        if any(later <= earlier for earlier, later in itertools.pairwise(times)):
             self.fail("NR-ATTEMPT-ORDER", f"channel {channel!r} attempt timestamps do not strictly increase")
         first_success = next((i for i, a in enumerate(mine) if a.outcome == oracle.SUCCESS), None)
         if first_success is not None and first_success + 1 < len(mine):
@@ -227,7 +232,9 @@ class _Evaluation:
         # and file times come from clocks the suite reads itself; console lines pass through a
         # pipe first, so they get the measurement allowance.
         late = [
-            e for events in self.observed.external.values() for e in events
+            e
+            for events in self.observed.external.values()
+            for e in events
             if e.time > terminal + (self.tol.epsilon if e.source == CONSOLE else 0.0)
         ]
         for event in late:
@@ -237,7 +244,9 @@ class _Evaluation:
                 f"phase was written (seen via {event.source})",
             )
         terminal_write = next(w for w in self.observed.writes if w.received == terminal)
-        later = [w for w in self.observed.writes if w.received > terminal and w.attempts - terminal_write.attempts]
+        later = [
+            w for w in self.observed.writes if w.received > terminal and w.attempts - terminal_write.attempts
+        ]
         for write in later:
             added = sorted(write.attempts - terminal_write.attempts)
             self.fail(

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 import clusters
 from clusters.processes import ManagedProcess
@@ -58,13 +58,13 @@ def install_crds(api_client: client.ApiClient, binding: Binding) -> None:
             except ApiException as err:
                 if err.status != 409:
                     raise SetupError(f"The API server refused CRD {name} from {path}: {err.reason}.") from err
-                current = extensions.read_custom_resource_definition(name)
+                current: Any = extensions.read_custom_resource_definition(name)
                 manifest["metadata"]["resourceVersion"] = current.metadata.resource_version
                 extensions.replace_custom_resource_definition(name, manifest)
     deadline = time.monotonic() + CRD_ESTABLISH_TIMEOUT
     for name in names:
         while True:
-            crd = extensions.read_custom_resource_definition(name)
+            crd: Any = extensions.read_custom_resource_definition(name)
             conditions = {c.type: c.status for c in (crd.status.conditions or [])}
             if conditions.get("Established") == "True":
                 break

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from kubernetes import client, config
@@ -20,7 +20,7 @@ from kubernetes import client, config
 from conformance import durations, oracle, report
 from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
-from conformance.environment import RunEnvironment, SetupError, Settings
+from conformance.environment import RunEnvironment, Settings, SetupError
 from conformance.runner import ScenarioResult, ScenarioRunner
 from conformance.scenarios import Scenario, ScenarioError, load
 from conformance.tolerances import Tolerances
@@ -37,8 +37,12 @@ _OPTIONS: list[tuple[str, str, Any]] = [
     ("cluster", "where to run: 'local' (kube-apiserver + etcd started for the run) or 'existing'", "local"),
     ("kubeconfig", "kubeconfig for --nc-cluster=existing (default: $KUBECONFIG or ~/.kube/config)", None),
     ("context", "kubeconfig context for --nc-cluster=existing", None),
-    ("controller-cmd", "command that runs the controller under test; may use {kubeconfig}, {context} and "
-     "{python}; empty when the controller is already running", DEFAULT_CONTROLLER),
+    (
+        "controller-cmd",
+        "command that runs the controller under test; may use {kubeconfig}, {context} and "
+        "{python}; empty when the controller is already running",
+        DEFAULT_CONTROLLER,
+    ),
     ("binding", "binding folder that maps scenarios onto the controller's API", str(DEFAULT_BINDING)),
     ("scenarios", "scenario files or folders (YAML + jinja2), separated by commas", str(DEFAULT_SCENARIOS)),
     ("report-dir", "folder for the conformance report", "reports"),
@@ -54,7 +58,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(f"--nc-{name}", dest=ini, default=None, help=f"{help_text} [ini: {ini}]")
         parser.addini(ini, help_text, default=default)
     group.addoption(
-        "--nc-keep-on-failure", action="store_true", default=False,
+        "--nc-keep-on-failure",
+        action="store_true",
+        default=False,
         help="keep a failed scenario's namespace and objects for inspection",
     )
 
@@ -74,7 +80,9 @@ def duration_option(config: pytest.Config, name: str) -> float:
 
 def settings_from(config: pytest.Config) -> Settings:
     kubeconfig = option(config, "kubeconfig")
-    tolerances = Tolerances(epsilon=duration_option(config, "epsilon"), slack=duration_option(config, "slack"))
+    tolerances = Tolerances(
+        epsilon=duration_option(config, "epsilon"), slack=duration_option(config, "slack")
+    )
     return Settings(
         cluster=option(config, "cluster"),
         kubeconfig=Path(kubeconfig) if kubeconfig else None,
@@ -138,13 +146,14 @@ class EnvironmentPlugin:
             node.workerinput["nc_context"] = context.to_json()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.when == "call" or report.outcome != "passed":
-            if report.when == "teardown" and report.nodeid in self.outcomes and report.outcome == "passed":
-                return
+        if report.when == "call" or not report.passed:  # set-up and clean-up count when they fail or skip
             self.outcomes[report.nodeid] = report.outcome
-        for name, value in report.user_properties:
-            if name == RESULT_PROPERTY and report.when == "call":
-                self.results.append(value)
+        if report.when == "call":
+            self.results += [
+                cast(dict[str, Any], value)
+                for name, value in report.user_properties
+                if name == RESULT_PROPERTY
+            ]
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         environment, self.environment = self.environment, None
@@ -156,7 +165,11 @@ class EnvironmentPlugin:
             if environment.controller is not None:
                 (directory / "controller.log").write_text(environment.controller_log_tail(100000))
             self.report = report.build(
-                environment.context, self.results, self.outcomes, self.started, time.time(),
+                environment.context,
+                self.results,
+                self.outcomes,
+                self.started,
+                time.time(),
                 environment.details,
             )
             self.report_path = report.write(self.report, directory)
@@ -203,7 +216,9 @@ def nc_api_client(nc_context: RunContext) -> Iterator[client.ApiClient]:
 
 
 @pytest.fixture(scope="session")
-def scenario_runner(nc_context: RunContext, nc_binding: Binding, nc_api_client: client.ApiClient) -> ScenarioRunner:
+def scenario_runner(
+    nc_context: RunContext, nc_binding: Binding, nc_api_client: client.ApiClient
+) -> ScenarioRunner:
     return ScenarioRunner(nc_context, nc_binding, nc_api_client)
 
 

@@ -14,11 +14,19 @@ from conformance.context import RunContext
 from conformance.requirements import REQUIREMENTS
 
 
-def build(context: RunContext | None, results: list[dict[str, Any]], outcomes: dict[str, str],
-          started: float, finished: float, details: dict[str, Any]) -> dict[str, Any]:
+def build(
+    context: RunContext | None,
+    results: list[dict[str, Any]],
+    outcomes: dict[str, str],
+    started: float,
+    finished: float,
+    details: dict[str, Any],
+) -> dict[str, Any]:
     """``results`` are per-scenario summaries; ``outcomes`` maps every test to passed/failed/skipped."""
     failed_requirements = sorted({v["requirement"] for r in results for v in r["violations"]})
-    counts = {kind: sum(1 for o in outcomes.values() if o == kind) for kind in ("passed", "failed", "skipped")}
+    counts = {
+        kind: sum(1 for o in outcomes.values() if o == kind) for kind in ("passed", "failed", "skipped")
+    }
     result = "success" if counts["failed"] == 0 and counts["passed"] > 0 else "failure"
     if result == "success" and counts["skipped"]:
         result = "partial"
@@ -65,8 +73,6 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         mark = "PASS" if scenario["passed"] else "FAIL"
         gaps = [row["gap"] for row in scenario["timeline"] if row["gap"] is not None]
         shortest = f", shortest gap {min(gaps):.3f}s" if gaps else ""
-        lines.append(
-            f"  {mark} {scenario['scenario']}: {len(scenario['timeline'])} attempts{shortest}"
-        )
+        lines.append(f"  {mark} {scenario['scenario']}: {len(scenario['timeline'])} attempts{shortest}")
         lines += [f"       [{v['requirement']}] {v['message']}" for v in scenario["violations"]]
     return lines

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from conformance import checks, oracle
 from conformance.binding import Binding
@@ -49,7 +49,9 @@ class ScenarioResult:
             "namespace": self.namespace,
             "passed": self.verdict.passed,
             "durationSeconds": round(self.duration, 3),
-            "violations": [{"requirement": v.requirement, "message": v.message} for v in self.verdict.violations],
+            "violations": [
+                {"requirement": v.requirement, "message": v.message} for v in self.verdict.violations
+            ],
             "timeline": [row.as_dict() for row in self.verdict.timeline],
             "readOnlyMechanisms": self.readonly_mechanisms,
         }
@@ -64,7 +66,9 @@ class ScenarioResult:
 
 
 def timeline_table(rows: list[checks.TimelineRow]) -> str:
-    header = f"  {'channel':<12} {'#':>2} {'at':>8} {'gap':>8}  {'allowed':<19} {'outcome':<8} {'via':<7} verdict"
+    header = (
+        f"  {'channel':<12} {'#':>2} {'at':>8} {'gap':>8}  {'allowed':<19} {'outcome':<8} {'via':<7} verdict"
+    )
     lines = [header]
     for row in rows:
         gap = f"{row.gap:.3f}" if row.gap is not None else "-"
@@ -136,7 +140,10 @@ class ScenarioRunner:
                 scenario, observed, self.context.tolerances, self.binding.precision, self.binding.features
             )
             result = ScenarioResult(
-                scenario, namespace, verdict, observed,
+                scenario,
+                namespace,
+                verdict,
+                observed,
                 {name: ro.mechanism for name, ro in readonly.items()},
             )
             if not verdict.passed:
@@ -149,8 +156,8 @@ class ScenarioRunner:
                 recorder.stop()
             for observer in files.values():
                 observer.stop()
-            for directory in readonly.values():
-                directory.release()
+            for read_only in readonly.values():
+                read_only.release()
             if passed or not self.context.keep_on_failure:
                 self._clean_up(namespace, hooks)
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -173,12 +180,16 @@ class ScenarioRunner:
         return observed
 
     def _gather_external(
-        self, scenario: Scenario, observed: Observed, namespace: str,
-        hooks: dict[str, str], files: dict[str, FileObserver],
+        self,
+        scenario: Scenario,
+        observed: Observed,
+        namespace: str,
+        hooks: dict[str, str],
+        files: dict[str, FileObserver],
     ) -> None:
         for name, path in hooks.items():
             channel = scenario.channel(name)
-            events = []
+            events: list[ExternalEvent] = []
             for record in self.sink.records(path):
                 delay = _delay_for(channel.responses, len(events))
                 succeeded = 200 <= record["status"] < 300 and delay < channel.timeout
@@ -187,7 +198,9 @@ class ScenarioRunner:
             observed.external[name] = events
             observed.fully_observed.add(name)
         for name, observer in files.items():
-            observed.external[name] = [ExternalEvent(name, t, FILE, True, "file written") for t in observer.stop()]
+            observed.external[name] = [
+                ExternalEvent(name, t, FILE, True, "file written") for t in observer.stop()
+            ]
             observed.success_observed.add(name)
         if self.console is not None:
             lines = self.console.lines_with(f"[{namespace}]")
@@ -202,11 +215,14 @@ class ScenarioRunner:
         found = {"object": yaml.safe_dump(recorder.latest or {}, sort_keys=False)}
         for name, path in hooks.items():
             records = self.sink.records(path)
-            found[f"sink log for {name}"] = "\n".join(
-                f"{r['time']:.6f} {r['method']} -> {r['status']} "
-                f"Idempotency-Key={r['headers'].get('Idempotency-Key', '-')}"
-                for r in records
-            ) or "(no requests)"
+            found[f"sink log for {name}"] = (
+                "\n".join(
+                    f"{r['time']:.6f} {r['method']} -> {r['status']} "
+                    f"Idempotency-Key={r['headers'].get('Idempotency-Key', '-')}"
+                    for r in records
+                )
+                or "(no requests)"
+            )
         if not self.context.controller_alive():
             found["controller"] = "the controller process has exited"
         return found

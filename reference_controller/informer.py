@@ -14,7 +14,7 @@ from typing import Any
 
 import urllib3
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from reference_controller.api import GROUP, PLURAL, VERSION, key_of
 
@@ -58,9 +58,7 @@ class Informer:
 
     def _call(self, **kwargs: Any) -> Any:
         if self._namespace:
-            return self._api.list_namespaced_custom_object(
-                GROUP, VERSION, self._namespace, PLURAL, **kwargs
-            )
+            return self._api.list_namespaced_custom_object(GROUP, VERSION, self._namespace, PLURAL, **kwargs)
         return self._api.list_cluster_custom_object(GROUP, VERSION, PLURAL, **kwargs)
 
     def _run(self) -> None:

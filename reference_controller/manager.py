@@ -17,8 +17,13 @@ ERROR_BACKOFF_MAX = 30.0
 
 
 class Manager:
-    def __init__(self, reconciler: Reconciler, informer_factory: type[Informer], workers: int,
-                 namespace: str | None = None) -> None:
+    def __init__(
+        self,
+        reconciler: Reconciler,
+        informer_factory: type[Informer],
+        workers: int,
+        namespace: str | None = None,
+    ) -> None:
         self.queue = WorkQueue()
         self.reconciler = reconciler
         self.informer = informer_factory(reconciler.api, self.queue.add, namespace)
@@ -50,8 +55,9 @@ class Manager:
             try:
                 started = time.monotonic()
                 requeue = self.reconciler.reconcile(key)
-                log.debug("reconciled", extra={"notification": key,
-                                               "seconds": round(time.monotonic() - started, 4)})
+                log.debug(
+                    "reconciled", extra={"notification": key, "seconds": round(time.monotonic() - started, 4)}
+                )
                 with self._lock:
                     self._failures.pop(key, None)
                 if requeue is None:

@@ -14,9 +14,10 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from reference_controller import api, plan
 from reference_controller.api import Object
@@ -84,8 +85,9 @@ class Reconciler:
     def read(self, key: str) -> Object | None:
         namespace, name = key.split("/", 1)
         try:
-            obj: Object = self.api.get_namespaced_custom_object(
-                api.GROUP, api.VERSION, namespace, api.PLURAL, name
+            obj = cast(
+                Object,
+                self.api.get_namespaced_custom_object(api.GROUP, api.VERSION, namespace, api.PLURAL, name),
             )
         except ApiException as err:
             if err.status == 404:
@@ -128,10 +130,12 @@ class Reconciler:
             body = dict(obj, status=self.next_status(obj, attempts))
             meta = obj["metadata"]
             try:
-                written: Object = self.api.replace_namespaced_custom_object_status(
-                    api.GROUP, api.VERSION, meta["namespace"], api.PLURAL, meta["name"], body
+                return cast(
+                    Object,
+                    self.api.replace_namespaced_custom_object_status(
+                        api.GROUP, api.VERSION, meta["namespace"], api.PLURAL, meta["name"], body
+                    ),
                 )
-                return written
             except ApiException as err:
                 if err.status != 409:
                     raise
@@ -165,7 +169,10 @@ class Reconciler:
     def ready_condition(obj: Object, previous: Object, phase: str) -> Object:
         ready = "True" if phase == api.SENT else "False"
         old = next((c for c in previous.get("conditions") or [] if c["type"] == "Ready"), None)
-        changed = old is None or old["status"] != ready
+        if old is None or old["status"] != ready:
+            transition = format_time(time.time())
+        else:
+            transition = old["lastTransitionTime"]
         messages = {
             api.SENT: "delivered to every channel",
             api.PARTIALLY_SENT: "some channels exhausted their attempts",
@@ -177,7 +184,7 @@ class Reconciler:
             "type": "Ready",
             "status": ready,
             "observedGeneration": obj["metadata"].get("generation"),
-            "lastTransitionTime": format_time(time.time()) if changed else old["lastTransitionTime"],
+            "lastTransitionTime": transition,
             "reason": phase,
             "message": messages.get(phase, phase),
         }

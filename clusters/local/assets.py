@@ -76,7 +76,6 @@ def ensure(log: Callable[[str], None] | None = None) -> Assets:
     return Assets(cache_dir(), "built from Go modules")
 
 
-
 def _stderr(message: str) -> None:
     print(f"[assets] {message}", file=sys.stderr, flush=True)
 
@@ -85,7 +84,10 @@ def _staging_modules(version: str, env: dict[str, str]) -> list[str]:
     """Read k8s.io/kubernetes's go.mod for the staging modules it replaces locally."""
     out = subprocess.run(
         ["go", "mod", "download", "-json", f"k8s.io/kubernetes@{version}"],
-        check=True, capture_output=True, text=True, env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     ).stdout
     gomod = Path(json.loads(out)["GoMod"]).read_text()
     modules = []
@@ -131,7 +133,7 @@ def build(target: Path, log: Callable[[str], None], version: str = KUBERNETES_VE
     work = Path(tempfile.mkdtemp(prefix="nc-build-"))
     try:
         started = time.monotonic()
-        log(f"building kube-apiserver {version} and etcd from Go modules (once; a cold build takes many minutes)")
+        log(f"building kube-apiserver {version} and etcd from Go modules (once; a cold build takes minutes)")
         staging = _staging_modules(version, env)
         (work / "go.mod").write_text(_wrapper_module(version, staging))
         (work / "tools.go").write_text(TOOLS_GO)
@@ -151,13 +153,17 @@ def build(target: Path, log: Callable[[str], None], version: str = KUBERNETES_VE
             log(f"compiling {name} ({time.monotonic() - started:.0f}s so far)")
             subprocess.run(
                 ["go", "build", "-trimpath", "-ldflags", flags, "-o", str(staged / name), package],
-                cwd=work, env=env, check=True,
+                cwd=work,
+                env=env,
+                check=True,
             )
         shutil.rmtree(target, ignore_errors=True)
         staged.rename(target)
         log(f"binaries ready in {target} after {time.monotonic() - started:.0f}s")
     except subprocess.CalledProcessError as err:
-        raise AssetsError(f"Building the control-plane binaries failed: {' '.join(err.cmd)} exited {err.returncode}.") from err
+        raise AssetsError(
+            f"Building the control-plane binaries failed: {' '.join(err.cmd)} exited {err.returncode}."
+        ) from err
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

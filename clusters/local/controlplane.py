@@ -22,6 +22,11 @@ from clusters.local import assets, pki
 from clusters.processes import ManagedProcess
 
 READY_TIMEOUT = 60.0
+START_ATTEMPTS = 3
+
+
+class _PortTaken(Exception):
+    """Another process took a port between choosing it and binding it."""
 ADMIN_USER = "conformance-admin"
 
 
@@ -37,7 +42,10 @@ class LocalControlPlane:
 
     name = "local"
 
-    def __init__(self, workdir: Path | None = None, kubeconfig_path: Path | None = None) -> None:
+    def __init__(
+        self, workdir: Path | None = None, kubeconfig_path: Path | None = None, detached: bool = False
+    ) -> None:
+        """``detached`` processes outlive this Python process; ``clusters down`` stops them."""
         self._own_workdir = workdir is None
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="nc-cluster-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -46,6 +54,7 @@ class LocalControlPlane:
         self.token = secrets.token_hex(16)
         self.server = ""
         self.startup_seconds = 0.0
+        self.detached = detached
 
     def start(self) -> Cluster:
         started = time.monotonic()
@@ -53,13 +62,22 @@ class LocalControlPlane:
             binaries = assets.ensure()
         except assets.AssetsError as err:
             raise ClusterError(str(err)) from err
-        try:
-            self._start_etcd(binaries)
-            self._start_apiserver(binaries)
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
+        for attempt in range(1, START_ATTEMPTS + 1):
+            try:
+                self._start_etcd(binaries)
+                self._start_apiserver(binaries)
+                self._wait_ready()
+                break
+            except _PortTaken as err:
+                self._stop_processes()
+                shutil.rmtree(self.workdir / "etcd-data", ignore_errors=True)
+                if attempt == START_ATTEMPTS:
+                    raise ClusterError(
+                        f"No free loopback port could be had for {err} after {START_ATTEMPTS} tries."
+                    ) from err
+            except BaseException:
+                self.stop()
+                raise
         self.startup_seconds = time.monotonic() - started
         return Cluster(self.kubeconfig_path, "local", self.server, self.name)
 
@@ -83,6 +101,7 @@ class LocalControlPlane:
                     "--log-level=warn",
                 ],
                 self.workdir / "etcd.log",
+                die_with_parent=not self.detached,
             )
         )
 
@@ -120,6 +139,7 @@ class LocalControlPlane:
                     "--v=1",
                 ],
                 self.workdir / "kube-apiserver.log",
+                die_with_parent=not self.detached,
             )
         )
         self._write_kubeconfig()
@@ -161,9 +181,12 @@ class LocalControlPlane:
         while time.monotonic() < deadline:
             for process in self.processes:
                 if not process.running():
+                    log = process.tail(200)
+                    if "address already in use" in log:
+                        raise _PortTaken(process.name)
+                    last = log.strip().splitlines()[-1][:300] if log.strip() else "no output"
                     raise ClusterError(
-                        f"{process.name} exited during start-up; last lines of {process.log_path}:\n"
-                        + process.tail()
+                        f"{process.name} exited during start-up ({last}); see {process.log_path}."
                     )
             with contextlib.suppress(OSError):
                 status, _ = self._get("/readyz", context)
@@ -182,9 +205,12 @@ class LocalControlPlane:
     def process(self, name: str) -> ManagedProcess:
         return next(p for p in self.processes if p.name == name)
 
-    def stop(self) -> None:
+    def _stop_processes(self) -> None:
         for process in reversed(self.processes):
             process.stop()
         self.processes.clear()
+
+    def stop(self) -> None:
+        self._stop_processes()
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)

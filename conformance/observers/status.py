@@ -36,16 +36,25 @@ class StatusRecorder:
 
     def _open(self, resource_version: str) -> Any:
         return self._api.list_namespaced_custom_object(
-            self._binding.group, self._binding.version, self._namespace, self._binding.plural,
+            self._binding.group,
+            self._binding.version,
+            self._namespace,
+            self._binding.plural,
             field_selector=f"metadata.name={self._name}",
-            watch=True, resource_version=resource_version, allow_watch_bookmarks=True,
-            timeout_seconds=WATCH_SECONDS, _preload_content=False,
+            watch=True,
+            resource_version=resource_version,
+            allow_watch_bookmarks=True,
+            timeout_seconds=WATCH_SECONDS,
+            _preload_content=False,
         )
 
     def start(self) -> StatusRecorder:
         """Return once the watch is established, so no write can be missed."""
-        listing = self._api.list_namespaced_custom_object(
-            self._binding.group, self._binding.version, self._namespace, self._binding.plural,
+        listing: Any = self._api.list_namespaced_custom_object(
+            self._binding.group,
+            self._binding.version,
+            self._namespace,
+            self._binding.plural,
             field_selector=f"metadata.name={self._name}",
         )
         self._response = self._open(listing["metadata"]["resourceVersion"])

@@ -116,7 +116,9 @@ class WholeSecondTimestamps(Reconciler):
 
     def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
         result = super().attempt(obj, channel, number)
-        return _WholeSecondAttempt(result.channel, result.number, result.started, result.duration, result.error)
+        return _WholeSecondAttempt(
+            result.channel, result.number, result.started, result.duration, result.error
+        )
 
 
 class PostdatesAttempts(Reconciler):

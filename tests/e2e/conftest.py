@@ -32,18 +32,33 @@ class SuiteRun:
 
 def suite_command(report_dir: Path, *args: str) -> list[str]:
     return [
-        sys.executable, "-m", "pytest", "conformance/suite", "-p", "no:cacheprovider", "-n", "3",
-        f"--nc-report-dir={report_dir}", *args,
+        sys.executable,
+        "-m",
+        "pytest",
+        "conformance/suite",
+        "-p",
+        "no:cacheprovider",
+        "-n",
+        "3",
+        f"--nc-report-dir={report_dir}",
+        *args,
     ]
 
 
-def run_suite(tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> SuiteRun:
+def run_suite(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> SuiteRun:
     """Run the suite in a child pytest, with its temporary files under ``tmp_path``."""
     report_dir = tmp_path / "report"
     environment = dict(os.environ, TMPDIR=str(tmp_path), **(env or {}))
     completed = subprocess.run(
-        suite_command(report_dir, *args), cwd=REPO, env=environment, capture_output=True, text=True,
-        timeout=timeout, stdin=subprocess.DEVNULL,
+        suite_command(report_dir, *args),
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
     )
     report_path = report_dir / "conformance-report.yaml"
     report = yaml.safe_load(report_path.read_text()) if report_path.exists() else None

@@ -47,5 +47,7 @@ def test_seed_bug_failure_names_channel_attempt_gap_and_window(tmp_path: Path) -
     lower = [v["message"] for v in scenario["violations"] if v["requirement"] == "NR-BACKOFF-LOWER"]
     assert lower, run.output
     assert lower[0].startswith("channel 'archive' attempt 2 came ")
-    assert "after attempt 1; the contract allows [0.950s, 1.750s] (nominal 1.000s, seen via status)" in lower[0]
+    assert (
+        "after attempt 1; the contract allows [0.950s, 1.750s] (nominal 1.000s, seen via status)" in lower[0]
+    )
     assert "[NR-BACKOFF-LOWER] channel 'archive' attempt 2 came" in run.output

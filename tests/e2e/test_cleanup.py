@@ -45,8 +45,13 @@ def wait_for_controller(tmp_path: Path, suite: subprocess.Popen[bytes], timeout:
 @pytest.mark.parametrize(("signum", "whole_group"), [(signal.SIGINT, True), (signal.SIGTERM, False)])
 def test_interrupted_run_leaves_nothing_behind(tmp_path: Path, signum: int, whole_group: bool) -> None:
     suite = subprocess.Popen(
-        suite_command(tmp_path / "report"), cwd=REPO, env=dict(os.environ, TMPDIR=str(tmp_path)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, start_new_session=True,
+        suite_command(tmp_path / "report"),
+        cwd=REPO,
+        env=dict(os.environ, TMPDIR=str(tmp_path)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         wait_for_controller(tmp_path, suite)

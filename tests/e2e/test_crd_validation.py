@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from tests.e2e.conftest import REPO
 
@@ -40,7 +40,7 @@ def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
 def mutate(path: str, value: Any) -> dict[str, Any]:
     manifest = copy.deepcopy(VALID)
     manifest["metadata"]["name"] = "invalid"
-    target = manifest
+    target: Any = manifest
     *parents, last = path.split(".")
     for part in parents:
         target = target[int(part)] if part.isdigit() else target[part]
@@ -65,15 +65,25 @@ INVALID = [
     ("spec.channels.1", {"name": "f", "type": "file"}, "a channel of type file needs file.directory"),
     ("spec.channels.1", {"name": "w", "type": "webhook"}, "a channel of type webhook needs webhook.url"),
     ("spec.channels.1.webhook.url", "ftp://example", "webhook.url must start with http:// or https://"),
-    ("spec.channels.1", {"name": "f", "type": "file", "file": {"directory": "relative/dir"}},
-     "file.directory must be an absolute path"),
-    ("spec.channels.0", {"name": "c", "type": "console", "webhook": {"url": "http://x"}},
-     "webhook settings are only allowed on a channel of type webhook"),
+    (
+        "spec.channels.1",
+        {"name": "f", "type": "file", "file": {"directory": "relative/dir"}},
+        "file.directory must be an absolute path",
+    ),
+    (
+        "spec.channels.0",
+        {"name": "c", "type": "console", "webhook": {"url": "http://x"}},
+        "webhook settings are only allowed on a channel of type webhook",
+    ),
     ("spec.retryPolicy.maxAttempts", 0, "spec.retryPolicy.maxAttempts: Invalid value"),
     ("spec.retryPolicy.maxAttempts", 11, "spec.retryPolicy.maxAttempts: Invalid value"),
     ("spec.retryPolicy.initialBackoff", "10", "spec.retryPolicy.initialBackoff: Invalid value"),
     ("spec.retryPolicy.initialBackoff", "10ms", "retryPolicy.initialBackoff must be at least 100ms"),
-    ("spec.retryPolicy.maxBackoff", "500ms", "retryPolicy.maxBackoff must not be shorter than retryPolicy.initialBackoff"),
+    (
+        "spec.retryPolicy.maxBackoff",
+        "500ms",
+        "retryPolicy.maxBackoff must not be shorter than retryPolicy.initialBackoff",
+    ),
     ("spec.retryPolicy.jitterPercent", 80, "spec.retryPolicy.jitterPercent: Invalid value"),
     ("spec.priority", "urgent", 'supported values: "low", "normal", "high", "critical"'),
 ]
@@ -83,14 +93,16 @@ def create(custom: client.CustomObjectsApi, manifest: dict[str, Any]) -> Any:
     return custom.create_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, manifest)
 
 
-@pytest.mark.parametrize(("path", "value", "message"), INVALID, ids=[f"{p}={v!r}"[:60] for p, v, _ in INVALID])
+@pytest.mark.parametrize(
+    ("path", "value", "message"), INVALID, ids=[f"{p}={v!r}"[:60] for p, v, _ in INVALID]
+)
 def test_invalid_request_is_rejected_with_a_readable_message(
     custom: client.CustomObjectsApi, path: str, value: Any, message: str
 ) -> None:
     with pytest.raises(ApiException) as caught:
         create(custom, mutate(path, value))
     assert caught.value.status == 422
-    assert message in json.loads(caught.value.body)["message"]
+    assert message in json.loads(str(caught.value.body))["message"]
 
 
 def test_valid_request_gets_defaults(custom: client.CustomObjectsApi) -> None:
@@ -112,7 +124,7 @@ def test_spec_is_immutable(custom: client.CustomObjectsApi) -> None:
             custom.patch_namespaced_custom_object(
                 GROUP, VERSION, "default", PLURAL, "immutable", {"spec": {"subject": "changed"}}
             )
-        assert "spec is immutable" in json.loads(caught.value.body)["message"]
+        assert "spec is immutable" in json.loads(str(caught.value.body))["message"]
     finally:
         custom.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "immutable")
 
@@ -125,13 +137,13 @@ def test_printer_columns_show_phase_and_attempts(
     create(custom, manifest)
     try:
         request = api_client.param_serialize(
-            "GET", f"/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}",
+            "GET",
+            f"/apis/{GROUP}/{VERSION}/namespaces/default/{PLURAL}",
             header_params={"Accept": "application/json;as=Table;g=meta.k8s.io;v=v1"},
             auth_settings=["BearerToken"],
         )
         response = api_client.call_api(*request)
-        response.read()
-        table = json.loads(response.data)
+        table = json.loads(response.response.read())
     finally:
         custom.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "columns")
     columns = [c["name"] for c in table["columnDefinitions"]]

@@ -19,13 +19,20 @@ def assert_one_sentence(output: str, sentence: str) -> None:
 @pytest.mark.parametrize(
     ("args", "sentence"),
     [
-        (["--nc-cluster=existing", "--nc-kubeconfig=/nonexistent/kubeconfig"],
-         "ERROR: Cannot use kubeconfig /nonexistent/kubeconfig"),
+        (
+            ["--nc-cluster=existing", "--nc-kubeconfig=/nonexistent/kubeconfig"],
+            "ERROR: Cannot use kubeconfig /nonexistent/kubeconfig",
+        ),
         (["--nc-cluster=moon"], "ERROR: Unknown cluster provider 'moon'; use one of local, existing."),
-        (["--nc-controller-cmd=no-such-controller --kubeconfig {kubeconfig}"],
-         "ERROR: The controller command ['no-such-controller'] was not found."),
+        (
+            ["--nc-controller-cmd=no-such-controller --kubeconfig {kubeconfig}"],
+            "ERROR: The controller command ['no-such-controller'] was not found.",
+        ),
         (["--nc-controller-cmd={python} -m reference_controller {nope}"], "it may use {kubeconfig}"),
-        (["--nc-binding=/nonexistent/binding"], "ERROR: Binding /nonexistent/binding does not exist; give a folder that holds binding.yaml."),
+        (
+            ["--nc-binding=/nonexistent/binding"],
+            "ERROR: Binding /nonexistent/binding does not exist; give a folder that holds binding.yaml.",
+        ),
         (["--nc-slack=3"], "ERROR: --nc-slack: '3' is not a duration such as '500ms', '2s' or '1m30s'."),
     ],
 )

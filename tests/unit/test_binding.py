@@ -23,12 +23,22 @@ STATUS = {
 
 def render_reference() -> dict[str, object]:
     return Binding.load(REFERENCE).render(
-        name="n", namespace="ns", subject="s [ns]", body="b",
-        channels=[{"name": "c", "type": "console"},
-                  {"name": "f", "type": "file", "directory": "/tmp/x"},
-                  {"name": "w", "type": "webhook", "url": "http://127.0.0.1:1/hooks/a", "timeout": "5s"}],
-        retry={"maxAttempts": 4, "initialBackoff": "1s", "backoffMultiplier": 2, "maxBackoff": "2s",
-               "jitterPercent": 0},
+        name="n",
+        namespace="ns",
+        subject="s [ns]",
+        body="b",
+        channels=[
+            {"name": "c", "type": "console"},
+            {"name": "f", "type": "file", "directory": "/tmp/x"},
+            {"name": "w", "type": "webhook", "url": "http://127.0.0.1:1/hooks/a", "timeout": "5s"},
+        ],
+        retry={
+            "maxAttempts": 4,
+            "initialBackoff": "1s",
+            "backoffMultiplier": 2,
+            "maxBackoff": "2s",
+            "jitterPercent": 0,
+        },
     )
 
 

@@ -18,12 +18,22 @@ POLICY = RetryPolicy.from_dict(
     {"maxAttempts": 4, "initialBackoff": "1s", "backoffMultiplier": 2, "maxBackoff": "2s", "jitterPercent": 0}
 )
 READONLY = Scenario(
-    "readonly-file", "", (ChannelSpec("console", "console"), ChannelSpec("archive", "file", writable=False)),
-    POLICY, "PartiallySent", ("core",), "test",
+    "readonly-file",
+    "",
+    (ChannelSpec("console", "console"), ChannelSpec("archive", "file", writable=False)),
+    POLICY,
+    "PartiallySent",
+    ("core",),
+    "test",
 )
 FLAKY = Scenario(
-    "flaky", "", (ChannelSpec("hook", "webhook", responses=(SinkStep(503, times=2), SinkStep(200))),),
-    POLICY, "Sent", ("core",), "test",
+    "flaky",
+    "",
+    (ChannelSpec("hook", "webhook", responses=(SinkStep(503, times=2), SinkStep(200))),),
+    POLICY,
+    "Sent",
+    ("core",),
+    "test",
 )
 
 
@@ -35,18 +45,28 @@ def attempt(channel: str, number: int, offset: float, outcome: str) -> ObservedA
     return ObservedAttempt(channel, number, T0 + offset, outcome, stamp(offset))
 
 
-def observe(attempts: list[ObservedAttempt], phase: str = "PartiallySent",
-            rounds: list[list[ObservedAttempt]] | None = None) -> Observed:
+def observe(
+    attempts: list[ObservedAttempt],
+    phase: str = "PartiallySent",
+    rounds: list[list[ObservedAttempt]] | None = None,
+) -> Observed:
     """An observation in which each round is written once, right after it ran."""
     writes, present = [], frozenset[tuple[str, int]]()
     for index, members in enumerate(rounds if rounds is not None else _rounds(attempts)):
         present = present | {(a.channel, a.number) for a in members}
         last = index == len(rounds if rounds is not None else _rounds(attempts)) - 1
-        writes.append(StatusWrite(max(a.time for a in members) + 0.01, str(index), phase if last else "Retrying",
-                                  present))
+        writes.append(
+            StatusWrite(
+                max(a.time for a in members) + 0.01, str(index), phase if last else "Retrying", present
+            )
+        )
     return Observed(
-        created=T0, attempts=attempts, total_attempts=len(attempts), writes=writes,
-        final_phase=phase, terminal_at=writes[-1].received if writes else None,
+        created=T0,
+        attempts=attempts,
+        total_attempts=len(attempts),
+        writes=writes,
+        final_phase=phase,
+        terminal_at=writes[-1].received if writes else None,
     )
 
 
@@ -85,8 +105,9 @@ def test_the_seed_bug_fails_the_lower_bound_naming_channel_attempt_gap_and_windo
         attempt("archive", 3, 0.020, "failure"),
         attempt("archive", 4, 0.030, "failure"),
     ]
-    verdict = checks.evaluate(READONLY, observe(burst, rounds=[[a] for a in burst]), TOL,
-                              features=("core", "batched-status"))
+    verdict = checks.evaluate(
+        READONLY, observe(burst, rounds=[[a] for a in burst]), TOL, features=("core", "batched-status")
+    )
     assert requirements(verdict) == ["NR-BACKOFF-LOWER", "NR-BATCHED-WRITES"]
     first = next(v for v in verdict.violations if v.requirement == "NR-BACKOFF-LOWER")
     assert first.message == (
@@ -123,7 +144,9 @@ def test_attempting_a_succeeded_channel_again() -> None:
 
 
 def test_numbering_must_start_at_one() -> None:
-    shifted = [ObservedAttempt(a.channel, a.number - 1, a.time, a.outcome, a.raw_time) for a in good_readonly()]
+    shifted = [
+        ObservedAttempt(a.channel, a.number - 1, a.time, a.outcome, a.raw_time) for a in good_readonly()
+    ]
     assert requirements(checks.evaluate(READONLY, observe(shifted), TOL)) == ["NR-ATTEMPT-ORDER"]
 
 
@@ -144,19 +167,26 @@ def test_counter_must_match_the_attempts() -> None:
 
 
 def test_whole_second_timestamps_are_too_coarse() -> None:
-    coarse = [ObservedAttempt(a.channel, a.number, a.time, a.outcome, a.raw_time.split(".")[0] + "Z")
-              for a in good_readonly()]
+    coarse = [
+        ObservedAttempt(a.channel, a.number, a.time, a.outcome, a.raw_time.split(".")[0] + "Z")
+        for a in good_readonly()
+    ]
     assert requirements(checks.evaluate(READONLY, observe(coarse), TOL)) == ["NR-TIMESTAMP-PRECISION"]
     assert checks.evaluate(READONLY, observe(coarse), TOL, precision=1.0).passed
 
 
 def sink_events(offsets: list[float], statuses: list[int]) -> list[ExternalEvent]:
-    return [ExternalEvent("hook", T0 + o, SINK, 200 <= s < 300, f"HTTP {s}") for o, s in zip(offsets, statuses, strict=True)]
+    return [
+        ExternalEvent("hook", T0 + o, SINK, 200 <= s < 300, f"HTTP {s}")
+        for o, s in zip(offsets, statuses, strict=True)
+    ]
 
 
 def flaky_observed(sink_offsets: list[float]) -> Observed:
     attempts = [
-        attempt("hook", 1, 0.001, "failure"), attempt("hook", 2, 1.003, "failure"), attempt("hook", 3, 3.005, "success")
+        attempt("hook", 1, 0.001, "failure"),
+        attempt("hook", 2, 1.003, "failure"),
+        attempt("hook", 3, 3.005, "success"),
     ]
     observed = observe(attempts, phase="Sent")
     observed.external["hook"] = sink_events(sink_offsets, [503, 503, 200][: len(sink_offsets)])
@@ -173,7 +203,9 @@ def test_gaps_of_webhooks_are_judged_from_the_sink() -> None:
 def test_status_must_agree_with_the_sink() -> None:
     missing = checks.evaluate(FLAKY, flaky_observed([0.002, 1.004]), TOL)
     assert requirements(missing) == ["NR-STATUS-TRUTHFUL"]
-    assert "status records 3 attempts on channel 'hook'; 2 were observed at the sink" in str(missing.violations[0])
+    assert "status records 3 attempts on channel 'hook'; 2 were observed at the sink" in str(
+        missing.violations[0]
+    )
     skewed = checks.evaluate(FLAKY, flaky_observed([0.002, 1.004, 3.6]), TOL)
     assert "NR-STATUS-TRUTHFUL" in requirements(skewed)
 
@@ -189,7 +221,10 @@ def test_postdated_attempts_are_caught_by_the_watch() -> None:
 
 def test_delivery_after_the_terminal_phase() -> None:
     observed = flaky_observed([0.002, 1.004, 3.006])
-    observed.external["hook"].append(ExternalEvent("hook", observed.terminal_at + 2.0, SINK, True, "HTTP 200"))
+    assert observed.terminal_at is not None
+    observed.external["hook"].append(
+        ExternalEvent("hook", observed.terminal_at + 2.0, SINK, True, "HTTP 200")
+    )
     assert "NR-QUIET-AFTER-TERMINAL" in requirements(checks.evaluate(FLAKY, observed, TOL))
 
 

@@ -9,7 +9,11 @@ from conformance.tolerances import Tolerances
 
 def policy(**overrides: object) -> RetryPolicy:
     data: dict[str, object] = {
-        "maxAttempts": 5, "initialBackoff": "1s", "backoffMultiplier": 2, "maxBackoff": "3s", "jitterPercent": 0,
+        "maxAttempts": 5,
+        "initialBackoff": "1s",
+        "backoffMultiplier": 2,
+        "maxBackoff": "3s",
+        "jitterPercent": 0,
     }
     data.update(overrides)
     return RetryPolicy.from_dict(data)
@@ -35,7 +39,9 @@ def test_window_widens_by_declared_precision() -> None:
 
 
 def test_readonly_file_fails_every_attempt() -> None:
-    assert oracle.outcomes(ChannelSpec("f", "file", writable=False), policy(maxAttempts=4)) == ("failure",) * 4
+    assert (
+        oracle.outcomes(ChannelSpec("f", "file", writable=False), policy(maxAttempts=4)) == ("failure",) * 4
+    )
 
 
 def test_webhook_fail_twice_then_succeed() -> None:

@@ -8,13 +8,23 @@ from conformance import report
 from conformance.context import RunContext
 
 CONTEXT = RunContext(
-    kubeconfig="/k", kube_context="local", cluster_provider="local", kubernetes_version="v1.36.3",
-    sink_url="http://127.0.0.1:1", binding="fixtures/bindings/reference", workdir="/tmp/x",
-    console_log=None, controller="ctl", controller_pid=None,
+    kubeconfig="/k",
+    kube_context="local",
+    cluster_provider="local",
+    kubernetes_version="v1.36.3",
+    sink_url="http://127.0.0.1:1",
+    binding="fixtures/bindings/reference",
+    workdir="/tmp/x",
+    console_log=None,
+    controller="ctl",
+    controller_pid=None,
 )
 FAILED_SCENARIO = {
-    "scenario": "readonly-file", "passed": False,
-    "violations": [{"requirement": "NR-BACKOFF-LOWER", "message": "channel 'archive' attempt 2 came 0.007s after"}],
+    "scenario": "readonly-file",
+    "passed": False,
+    "violations": [
+        {"requirement": "NR-BACKOFF-LOWER", "message": "channel 'archive' attempt 2 came 0.007s after"}
+    ],
     "timeline": [
         {"channel": "archive", "attempt": 1, "gap": None},
         {"channel": "archive", "attempt": 2, "gap": 0.007},
@@ -23,7 +33,9 @@ FAILED_SCENARIO = {
 
 
 def test_failure_names_the_requirement(tmp_path: Path) -> None:
-    built = report.build(CONTEXT, [FAILED_SCENARIO], {"t[readonly-file]": "failed", "t[b]": "passed"}, 0.0, 1.0, {})
+    built = report.build(
+        CONTEXT, [FAILED_SCENARIO], {"t[readonly-file]": "failed", "t[b]": "passed"}, 0.0, 1.0, {}
+    )
     assert built["result"] == "failure"
     assert [r["id"] for r in built["failedRequirements"]] == ["NR-BACKOFF-LOWER"]
     assert built["statistics"] == {"passed": 1, "failed": 1, "skipped": 0}

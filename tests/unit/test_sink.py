@@ -21,8 +21,7 @@ def sink() -> Iterator[SinkClient]:
 
 
 def post(url: str, timeout: float = 5) -> int:
-    request = urllib.request.Request(url, data=b'{"x": 1}', method="POST",
-                                     headers={"Idempotency-Key": "k1"})
+    request = urllib.request.Request(url, data=b'{"x": 1}', method="POST", headers={"Idempotency-Key": "k1"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,7 +11,7 @@ from reference_controller.workqueue import ShutDown, WorkQueue
 
 
 @pytest.fixture
-def queue() -> WorkQueue:
+def queue() -> Iterator[WorkQueue]:
     q = WorkQueue()
     yield q
     q.shutdown()
