@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKERS ?= 4
 PYTEST_ARGS ?=
 
-.PHONY: all venv assets conformance test lint typecheck cluster-up clean
+.PHONY: all venv assets conformance test lint fmt typecheck cluster-up clean
 
 all: test
 
@@ -33,6 +33,12 @@ test: assets lint typecheck
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+## Format and fix what can be fixed automatically.
+fmt: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 typecheck: venv
 	$(BIN)/mypy

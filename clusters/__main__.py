@@ -29,7 +29,10 @@ def _state_dir(name: str) -> Path:
 def up(args: argparse.Namespace) -> int:
     state = _state_dir(args.name)
     if (state / "state.json").exists():
-        print(f"error: cluster {args.name!r} is already up; run 'python -m clusters down' first.", file=sys.stderr)
+        print(
+            f"error: cluster {args.name!r} is already up; run 'python -m clusters down' first.",
+            file=sys.stderr,
+        )
         return 1
     kubeconfig = Path(args.kubeconfig).resolve()
     workdir = state if args.detach else None
@@ -72,11 +75,14 @@ def down(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m clusters", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m clusters", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="start kube-apiserver and etcd")
-    start.add_argument("--kubeconfig", default="kubeconfig", help="where to write the kubeconfig (default ./kubeconfig)")
+    start.add_argument(
+        "--kubeconfig", default="kubeconfig", help="where to write the kubeconfig (default ./kubeconfig)"
+    )
     start.add_argument("--detach", action="store_true", help="leave it running in the background")
     start.add_argument("--name", default="default", help="name of a detached cluster")
     start.set_defaults(run=up)

@@ -27,6 +27,8 @@ START_ATTEMPTS = 3
 
 class _PortTaken(Exception):
     """Another process took a port between choosing it and binding it."""
+
+
 ADMIN_USER = "conformance-admin"
 
 

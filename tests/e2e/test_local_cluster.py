@@ -10,8 +10,7 @@ import pytest
 from kubernetes import client, config
 
 from clusters.base import ClusterError
-from clusters.local import assets
-from clusters.local import controlplane
+from clusters.local import assets, controlplane
 from clusters.local.controlplane import LocalControlPlane
 
 
@@ -86,6 +85,8 @@ def test_a_port_that_cannot_be_had_is_one_sentence(tmp_path: Path, monkeypatch: 
         port = taken.getsockname()[1]
         monkeypatch.setattr(controlplane, "free_port", lambda: port)
         plane = LocalControlPlane(workdir=tmp_path / "e")
-        with pytest.raises(ClusterError, match=r"^No free loopback port could be had for etcd after 3 tries\.$"):
+        with pytest.raises(
+            ClusterError, match=r"^No free loopback port could be had for etcd after 3 tries\.$"
+        ):
             plane.start()
     assert plane.processes == []
