@@ -122,10 +122,36 @@ class Binding:
         raw = _lookup(obj, self.status["phase"])
         return self.phases.get(raw, raw) if raw is not None else None
 
+    @property
+    def exposed(self) -> set[str]:
+        """The optional status fields this binding maps."""
+        return {
+            f
+            for f in ("totalAttempts", "observedGeneration", "completionTime", "conditions")
+            if f in self.status
+        }
+
+    def _optional(self, obj: dict[str, Any], field: str) -> Any:
+        path = self.status.get(field)
+        return _lookup(obj, path) if path else None
+
     def total_attempts(self, obj: dict[str, Any]) -> int | None:
-        path = self.status.get("totalAttempts")
-        value = _lookup(obj, path) if path else None
+        value = self._optional(obj, "totalAttempts")
         return int(value) if value is not None else None
+
+    def observed_generation(self, obj: dict[str, Any]) -> int | None:
+        value = self._optional(obj, "observedGeneration")
+        return int(value) if value is not None else None
+
+    def completion_time(self, obj: dict[str, Any]) -> float | None:
+        value = self._optional(obj, "completionTime")
+        return _parse_time(str(value)) if value else None
+
+    def ready(self, obj: dict[str, Any]) -> str | None:
+        """The Ready condition's status, or None when absent or not exposed by the binding."""
+        conditions = self._optional(obj, "conditions") or []
+        wanted = self.status.get("readyCondition", "Ready")
+        return next((str(c.get("status")) for c in conditions if c.get("type") == wanted), None)
 
     def attempts(self, obj: dict[str, Any]) -> list[ObservedAttempt]:
         items = _lookup(obj, self.status["attempts"]) or []

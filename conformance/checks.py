@@ -14,7 +14,8 @@ from typing import Any
 from conformance import oracle
 from conformance.binding import SUITE_PHASES, ObservedAttempt
 from conformance.observation import CONSOLE, STATUS, Observed
-from conformance.scenarios import Scenario
+from conformance.requirements import REQUIREMENTS
+from conformance.scenarios import ChannelSpec, Scenario
 from conformance.tolerances import Tolerances
 
 _FRACTION = re.compile(r"T\d\d:\d\d:\d\d\.\d+")
@@ -42,7 +43,11 @@ class TimelineRow:
     verdict: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        row = asdict(self)
+        for key in ("at", "gap", "nominal"):
+            row[key] = round(row[key], 6) if row[key] is not None else None
+        row["window"] = [round(x, 6) for x in self.window] if self.window else None
+        return row
 
 
 @dataclass
@@ -56,10 +61,6 @@ class Verdict:
 
     def requirements(self) -> list[str]:
         return sorted({v.requirement for v in self.violations})
-
-
-def _expected_status_outcome(outcome: str) -> str:
-    return oracle.SUCCESS if outcome == oracle.SUCCESS else oracle.FAILURE
 
 
 class _Evaluation:
@@ -77,6 +78,7 @@ class _Evaluation:
         self.tol = tolerances
         self.precision = precision
         self.features = features
+        self.deleting = scenario.actions.delete_after is not None
         self.violations: list[Violation] = []
         self.timeline: list[TimelineRow] = []
 
@@ -84,17 +86,35 @@ class _Evaluation:
         self.violations.append(Violation(requirement, message))
 
     def run(self) -> Verdict:
-        self.phase()
+        known = {c.name for c in self.scenario.channels}
+        strangers = sorted({a.channel for a in self.observed.attempts} - known)
+        if strangers:
+            self.fail(
+                "NR-STATUS-TRUTHFUL", f"status records attempts on channels it does not have: {strangers}"
+            )
+            self.observed.attempts = [a for a in self.observed.attempts if a.channel in known]
+        if not self.deleting:
+            self.phase()
         for channel in self.scenario.channels:
             mine = [a for a in self.observed.attempts if a.channel == channel.name]
-            self.attempts(channel.name, mine)
-            self.gaps(channel.name, mine)
-            self.truthful(channel.name, mine)
-        self.counters()
-        self.quiet()
+            self.attempts(channel, mine)
+            self.gaps(channel, mine)
+            self.overlap(channel)
+            if not self.deleting:
+                self.truthful(channel.name, mine)
+        if self.deleting:
+            self.quiet_after_delete()
+        else:
+            self.counters()
+            self.conditions()
+            self.completion()
+            self.quiet()
         self.timestamps()
         if "batched-status" in self.features:
             self.batched()
+        if "idempotency-key" in self.features:
+            self.idempotency()
+        self.scenario_level()
         self.timeline.sort(key=lambda row: (row.at, row.channel))
         return Verdict(self.violations, self.timeline)
 
@@ -108,72 +128,99 @@ class _Evaluation:
         elif final != expected:
             self.fail("NR-PHASE-TERMINAL", f"the notification ended {final}; expected {expected}")
 
-    def attempts(self, channel: str, mine: list[ObservedAttempt]) -> None:
-        expected = self.expectation.outcomes[channel]
+    def attempts(self, channel: ChannelSpec, mine: list[ObservedAttempt]) -> None:
+        name = channel.name
+        expected = self.expectation.outcomes[name]
         numbers = [a.number for a in mine]
         if numbers != list(range(1, len(mine) + 1)):
-            self.fail("NR-ATTEMPT-ORDER", f"channel {channel!r} attempts are numbered {numbers}, not 1..n")
+            self.fail("NR-ATTEMPT-ORDER", f"channel {name!r} attempts are numbered {numbers}, not 1..n")
         times = [a.time for a in mine]
         if any(later <= earlier for earlier, later in itertools.pairwise(times)):
-            self.fail("NR-ATTEMPT-ORDER", f"channel {channel!r} attempt timestamps do not strictly increase")
+            self.fail("NR-ATTEMPT-ORDER", f"channel {name!r} attempt timestamps do not strictly increase")
         first_success = next((i for i, a in enumerate(mine) if a.outcome == oracle.SUCCESS), None)
         if first_success is not None and first_success + 1 < len(mine):
             again = mine[first_success + 1]
             self.fail(
                 "NR-NO-REDELIVERY",
-                f"channel {channel!r} succeeded at attempt {mine[first_success].number} and was attempted "
+                f"channel {name!r} succeeded at attempt {mine[first_success].number} and was attempted "
                 f"again (attempt {again.number}, {again.time - mine[first_success].time:.3f}s later)",
             )
-        elif len(mine) != len(expected):
+        elif expected[-1] == oracle.PERMANENT and len(mine) > len(expected):
+            self.fail(
+                "NR-PERMANENT-FAILURE",
+                f"channel {name!r} got an answer that cannot succeed at attempt {len(expected)} "
+                f"and was retried {len(mine) - len(expected)} times",
+            )
+        elif len(mine) > len(expected) or (len(mine) < len(expected) and not self.deleting):
             self.fail(
                 "NR-ATTEMPT-COUNT",
-                f"channel {channel!r} was attempted {len(mine)} times; expected exactly {len(expected)}",
+                f"channel {name!r} was attempted {len(mine)} times; expected exactly {len(expected)}",
             )
         seen = [a.outcome for a in mine]
-        wanted = [_expected_status_outcome(o) for o in expected]
+        wanted = [oracle.SUCCESS if o == oracle.SUCCESS else oracle.FAILURE for o in expected]
         if seen[: len(wanted)] != wanted[: len(seen)]:
-            self.fail("NR-ATTEMPT-ORDER", f"channel {channel!r} outcomes were {seen}; expected {wanted}")
+            self.fail("NR-ATTEMPT-ORDER", f"channel {name!r} outcomes were {seen}; expected {wanted}")
 
     def _times(self, channel: str, mine: list[ObservedAttempt]) -> tuple[list[float], str, float]:
         """The attempt times the suite trusts most: seen outside when every attempt is, else status."""
         external = self.observed.external.get(channel, [])
-        if channel in self.observed.fully_observed and len(external) == len(mine):
-            return [e.time for e in external], external[0].source if external else STATUS, 0.0
+        if channel in self.observed.fully_observed and len(external) >= len(mine) and external:
+            return [e.time for e in external], external[0].source, 0.0
         return [a.time for a in mine], STATUS, self.precision
 
-    def gaps(self, channel: str, mine: list[ObservedAttempt]) -> None:
-        times, source, precision = self._times(channel, mine)
-        policy = self.scenario.retry_policy
-        for index, attempt in enumerate(mine):
+    def gaps(self, channel: ChannelSpec, mine: list[ObservedAttempt]) -> None:
+        times, source, precision = self._times(channel.name, mine)
+        outcomes = [a.outcome for a in mine] + ["-"] * (len(times) - len(mine))
+        for index in range(len(times)):
             gap = window = None
             verdict = "ok"
             if index:
                 gap = times[index] - times[index - 1]
-                window = oracle.window(policy, index, self.tol, precision)
+                window = oracle.window(
+                    self.scenario.retry_policy,
+                    index,
+                    self.tol,
+                    precision,
+                    retry_after=oracle.retry_after(channel, index),
+                    busy=oracle.busy(channel, index) if source != STATUS else 0.0,
+                )
                 where = (
-                    f"channel {channel!r} attempt {attempt.number} came {gap:.3f}s after attempt "
-                    f"{mine[index - 1].number}; the contract allows [{window.low:.3f}s, {window.high:.3f}s] "
+                    f"channel {channel.name!r} attempt {index + 1} came {gap:.3f}s after attempt {index}; "
+                    f"the contract allows [{window.low:.3f}s, {window.high:.3f}s] "
                     f"(nominal {window.nominal:.3f}s, seen via {source})"
                 )
                 if gap < window.low:
                     verdict = "early"
-                    self.fail("NR-BACKOFF-LOWER", where)
+                    self.fail("NR-RETRY-AFTER" if window.retry_after else "NR-BACKOFF-LOWER", where)
                 elif gap > window.high:
                     verdict = "late"
-                    self.fail("NR-BACKOFF-UPPER", where)
+                    self.fail("NR-BACKOFF-CAP" if window.capped else "NR-BACKOFF-UPPER", where)
             self.timeline.append(
                 TimelineRow(
-                    channel=channel,
-                    attempt=attempt.number,
+                    channel=channel.name,
+                    attempt=index + 1,
                     at=times[index] - self.observed.created,
                     source=source,
-                    outcome=attempt.outcome,
+                    outcome=outcomes[index],
                     gap=gap,
                     window=(window.low, window.high) if window else None,
                     nominal=window.nominal if window else None,
                     verdict=verdict,
                 )
             )
+
+    def overlap(self, channel: ChannelSpec) -> None:
+        if channel.name not in self.observed.fully_observed:
+            return
+        events = self.observed.external.get(channel.name, [])
+        for index, (earlier, later) in enumerate(itertools.pairwise(events), start=1):
+            ended = earlier.time + oracle.busy(channel, index)
+            if later.time < ended - self.tol.epsilon:
+                self.fail(
+                    "NR-NO-OVERLAP",
+                    f"channel {channel.name!r} attempt {index + 1} started {ended - later.time:.3f}s before "
+                    f"attempt {index} ended",
+                )
 
     def truthful(self, channel: str, mine: list[ObservedAttempt]) -> None:
         external = self.observed.external.get(channel, [])
@@ -224,6 +271,39 @@ class _Evaluation:
                 f"totalAttempts is {total} but status lists {len(self.observed.attempts)} attempts",
             )
 
+    def conditions(self) -> None:
+        observed = self.observed
+        if observed.final_phase not in SUITE_PHASES:
+            return
+        wanted = "True" if observed.final_phase == "Sent" else "False"
+        if observed.ready is not None and observed.ready != wanted:
+            self.fail(
+                "NR-STATUS-CONDITIONS",
+                f"the phase is {observed.final_phase} but the Ready condition is {observed.ready}",
+            )
+        if observed.observed_generation is not None and observed.observed_generation != observed.generation:
+            self.fail(
+                "NR-STATUS-CONDITIONS",
+                f"observedGeneration is {observed.observed_generation}; metadata.generation is "
+                f"{observed.generation}",
+            )
+
+    def completion(self) -> None:
+        observed = self.observed
+        if observed.final_phase not in SUITE_PHASES or "completionTime" not in observed.exposed:
+            return
+        if observed.completion_time is None:
+            self.fail(
+                "NR-COMPLETION-TIME", f"the phase is {observed.final_phase} but completionTime is unset"
+            )
+            return
+        last = max((a.time for a in observed.attempts), default=observed.created)
+        if observed.completion_time < last - self.precision - self.tol.epsilon:
+            self.fail(
+                "NR-COMPLETION-TIME",
+                f"completionTime is {last - observed.completion_time:.3f}s before the last attempt",
+            )
+
     def quiet(self) -> None:
         terminal = self.observed.terminal_at
         if terminal is None:
@@ -254,6 +334,22 @@ class _Evaluation:
                 f"status recorded attempts {added} {write.received - terminal:.3f}s after the terminal phase",
             )
 
+    def quiet_after_delete(self) -> None:
+        deleted = self.observed.deleted_at
+        if deleted is None:
+            self.fail(
+                "NR-QUIET-AFTER-DELETE", "the object was never deleted: the attempt to wait for never came"
+            )
+            return
+        for events in self.observed.external.values():
+            for event in events:
+                if event.time > deleted + self.tol.epsilon:
+                    self.fail(
+                        "NR-QUIET-AFTER-DELETE",
+                        f"channel {event.channel!r} was attempted {event.time - deleted:.3f}s after the "
+                        f"notification was deleted (seen via {event.source})",
+                    )
+
     def timestamps(self) -> None:
         if self.precision >= 1.0:
             return
@@ -266,14 +362,23 @@ class _Evaluation:
             )
 
     def batched(self) -> None:
-        ordered = sorted(self.observed.attempts, key=lambda a: a.time)
-        rounds: list[list[ObservedAttempt]] = []
-        for attempt in ordered:
-            if rounds and attempt.time - rounds[-1][-1].time <= self.tol.round_spread:
-                rounds[-1].append(attempt)
-            else:
-                rounds.append([attempt])
-        for members in rounds:
+        """Attempts that were due at the same moment must share a status write.
+
+        That moment is certain for the first attempts (all due at creation) and, without
+        jitter or Retry-After, for attempts whose previous attempts shared a write and a number.
+        """
+        jitter = self.scenario.retry_policy.jitter
+        rounds: dict[tuple[str, int], list[ObservedAttempt]] = {}
+        for attempt in self.observed.attempts:
+            if attempt.number == 1:
+                rounds.setdefault(("creation", 1), []).append(attempt)
+                continue
+            channel = self.scenario.channel(attempt.channel)
+            previous = self.observed.first_write_with((attempt.channel, attempt.number - 1))
+            if jitter or previous is None or oracle.retry_after(channel, attempt.number - 1):
+                continue
+            rounds.setdefault((previous.resource_version, attempt.number), []).append(attempt)
+        for members in rounds.values():
             writes = {
                 w.resource_version
                 for a in members
@@ -283,9 +388,42 @@ class _Evaluation:
                 names = ", ".join(f"{a.channel}#{a.number}" for a in members)
                 self.fail(
                     "NR-BATCHED-WRITES",
-                    f"the delivery round at +{members[0].time - self.observed.created:.3f}s ({names}) "
-                    f"was recorded in {len(writes)} status writes instead of one",
+                    f"attempts due at the same moment ({names}) were recorded in {len(writes)} status "
+                    f"writes instead of one",
                 )
+
+    def idempotency(self) -> None:
+        keys: dict[str, str] = {}
+        for channel in self.scenario.channels:
+            if channel.name not in self.observed.fully_observed:
+                continue
+            seen = [e.key for e in self.observed.external.get(channel.name, [])]
+            if not seen:
+                continue
+            if any(not key for key in seen):
+                self.fail(
+                    "NR-IDEMPOTENCY-KEY", f"a request on channel {channel.name!r} had no Idempotency-Key"
+                )
+            elif len(set(seen)) > 1:
+                self.fail(
+                    "NR-IDEMPOTENCY-KEY",
+                    f"channel {channel.name!r} used {len(set(seen))} idempotency keys across its attempts",
+                )
+            else:
+                keys[channel.name] = str(seen[0])
+        if len(set(keys.values())) < len(keys):
+            self.fail("NR-IDEMPOTENCY-KEY", "two channels of one notification share an idempotency key")
+
+    def scenario_level(self) -> None:
+        if not self.violations:
+            return
+        first = self.violations[0]
+        for requirement in self.scenario.requirements:
+            if REQUIREMENTS[requirement].scenario_level:
+                doing = (
+                    f"touched the object {self.observed.touches} times" if self.observed.touches else "ran"
+                )
+                self.fail(requirement, f"the scenario failed while the suite {doing}: {first}")
 
 
 def evaluate(

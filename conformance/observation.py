@@ -29,6 +29,8 @@ class ExternalEvent:
     source: str
     succeeded: bool
     detail: str = ""
+    key: str | None = None
+    """The idempotency key the request carried (webhooks)."""
 
 
 @dataclass
@@ -45,6 +47,15 @@ class Observed:
     final_phase: str | None = None
     terminal_at: float | None = None
     quiet_until: float | None = None
+    generation: int | None = None
+    observed_generation: int | None = None
+    ready: str | None = None
+    """The Ready condition's status in the last version seen, when the binding exposes it."""
+    completion_time: float | None = None
+    deleted_at: float | None = None
+    touches: int = 0
+    exposed: set[str] = field(default_factory=set)
+    """Optional status fields the binding maps (completionTime, conditions, ...)."""
 
     def first_write_with(self, key: tuple[str, int]) -> StatusWrite | None:
         return next((w for w in self.writes if key in w.attempts), None)

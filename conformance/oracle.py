@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.scenarios import ChannelSpec, RetryPolicy, Scenario
+from conformance.scenarios import ChannelSpec, RetryPolicy, Scenario, SinkStep
 from conformance.tolerances import Tolerances
 
 SUCCESS, FAILURE, PERMANENT = "success", "failure", "permanent"
@@ -15,11 +15,15 @@ SUCCESS, FAILURE, PERMANENT = "success", "failure", "permanent"
 
 @dataclass(frozen=True)
 class Window:
-    """Allowed gap before an attempt: ``[low, high]`` seconds after the previous one."""
+    """Allowed gap before an attempt: ``[low, high]`` seconds after the previous one started."""
 
     nominal: float
     low: float
     high: float
+    capped: bool = False
+    """maxBackoff, not the exponential, set the nominal gap."""
+    retry_after: bool = False
+    """A Retry-After answer, not the backoff, set the lower bound."""
 
     def contains(self, gap: float) -> bool:
         return self.low <= gap <= self.high
@@ -39,13 +43,52 @@ def nominal_gap(policy: RetryPolicy, attempts_made: int) -> float:
     return min(policy.initial_backoff * policy.multiplier ** (attempts_made - 1), policy.max_backoff)
 
 
-def window(policy: RetryPolicy, attempts_made: int, tolerances: Tolerances, precision: float = 0.0) -> Window:
-    nominal = nominal_gap(policy, attempts_made)
+def window(
+    policy: RetryPolicy,
+    attempts_made: int,
+    tolerances: Tolerances,
+    precision: float = 0.0,
+    retry_after: float = 0.0,
+    busy: float = 0.0,
+) -> Window:
+    """The allowed gap; ``busy`` is how long the previous attempt itself took (a slow answer)."""
+    backoff = nominal_gap(policy, attempts_made)
+    uncapped = policy.initial_backoff * policy.multiplier ** (attempts_made - 1)
+    low = max(backoff * (1 - policy.jitter), retry_after)
     return Window(
-        nominal=nominal,
-        low=nominal * (1 - policy.jitter) - tolerances.epsilon - precision,
-        high=nominal * (1 + policy.jitter) + tolerances.slack + precision,
+        nominal=max(backoff, retry_after),
+        low=low - tolerances.epsilon - precision,
+        high=max(backoff * (1 + policy.jitter), retry_after) + busy + tolerances.slack + precision,
+        capped=uncapped > policy.max_backoff,
+        retry_after=retry_after > backoff * (1 - policy.jitter),
     )
+
+
+def sink_step(channel: ChannelSpec, attempt: int) -> SinkStep:
+    """The sink's answer to attempt number ``attempt`` (1-based) of a webhook channel."""
+    remaining = attempt - 1
+    for candidate in channel.responses:
+        if candidate.times is None or remaining < candidate.times:
+            return candidate
+        remaining -= candidate.times
+    return channel.responses[-1]
+
+
+def retry_after(channel: ChannelSpec, attempt: int) -> float:
+    """Seconds the answer to ``attempt`` asked the controller to wait (Retry-After on 429/503)."""
+    if channel.type != "webhook":
+        return 0.0
+    step = sink_step(channel, attempt)
+    if step.status not in (429, 503) or step.retry_after is None:
+        return 0.0
+    return float(step.retry_after)
+
+
+def busy(channel: ChannelSpec, attempt: int) -> float:
+    """How long ``attempt`` keeps the channel busy: the sink's delay, cut short by the timeout."""
+    if channel.type != "webhook":
+        return 0.0
+    return min(sink_step(channel, attempt).delay, channel.timeout)
 
 
 def _answer(channel: ChannelSpec, attempt: int) -> str:
@@ -54,13 +97,7 @@ def _answer(channel: ChannelSpec, attempt: int) -> str:
         return SUCCESS
     if channel.type == "file":
         return SUCCESS if channel.writable else FAILURE
-    remaining = attempt - 1
-    step = channel.responses[-1]
-    for candidate in channel.responses:
-        if candidate.times is None or remaining < candidate.times:
-            step = candidate
-            break
-        remaining -= candidate.times
+    step = sink_step(channel, attempt)
     if step.delay >= channel.timeout:
         return FAILURE
     if 200 <= step.status < 300:
@@ -81,6 +118,7 @@ def outcomes(channel: ChannelSpec, policy: RetryPolicy) -> tuple[str, ...]:
 
 
 def expect(scenario: Scenario) -> Expectation:
+    """What the controller must do; for a scenario that deletes the object, what it may do at most."""
     per_channel = {c.name: outcomes(c, scenario.retry_policy) for c in scenario.channels}
     succeeded = [o[-1] == SUCCESS for o in per_channel.values()]
     phase = "Sent" if all(succeeded) else "PartiallySent" if any(succeeded) else "Failed"
@@ -100,6 +138,9 @@ def deadline(scenario: Scenario, tolerances: Tolerances) -> float:
     longest = 0.0
     for channel in scenario.channels:
         n = expectation.count(channel.name)
-        gaps = sum(window(scenario.retry_policy, k, tolerances).high for k in range(1, n))
+        gaps = sum(
+            window(scenario.retry_policy, k, tolerances, retry_after=retry_after(channel, k)).high
+            for k in range(1, n)
+        )
         longest = max(longest, gaps + n * channel.timeout)
     return longest + 10.0

@@ -21,8 +21,9 @@ from conformance import durations, oracle, report
 from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
 from conformance.environment import RunEnvironment, Settings, SetupError
+from conformance.requirements import FEATURES
 from conformance.runner import ScenarioResult, ScenarioRunner
-from conformance.scenarios import Scenario, ScenarioError, load
+from conformance.scenarios import FLAGS, Scenario, ScenarioError, load
 from conformance.tolerances import Tolerances
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,7 @@ DEFAULT_BINDING = PACKAGE_ROOT / "fixtures" / "bindings" / "reference"
 DEFAULT_SCENARIOS = PACKAGE_ROOT / "fixtures" / "scenarios"
 DEFAULT_CONTROLLER = "{python} -m reference_controller --kubeconfig {kubeconfig}"
 RESULT_PROPERTY = "nc_result"
+SCENARIO_PROPERTY = "nc_scenario"
 CONTEXT_KEY = pytest.StashKey[RunContext]()
 TEST_TIMEOUT_MARGIN = 30.0
 
@@ -107,6 +109,30 @@ def load_scenarios(config: pytest.Config) -> list[Scenario]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a conformance scenario run against the controller")
+    for flag in FLAGS:
+        config.addinivalue_line("markers", f"{flag}: a conformance scenario flagged {flag}")
+    for feature in FEATURES:
+        marker = feature.replace("-", "_")
+        config.addinivalue_line(
+            "markers", f"{marker}: a conformance scenario that needs the {feature} feature"
+        )
+
+
+def marks_for(scenario: Scenario, tolerances: Tolerances) -> list[pytest.MarkDecorator]:
+    """pytest marks for a scenario, so that -m selects by feature and flag."""
+    marks = [pytest.mark.timeout(timeout_for(scenario, tolerances))]
+    marks += [getattr(pytest.mark, feature.replace("-", "_")) for feature in scenario.features]
+    marks += [getattr(pytest.mark, flag) for flag in scenario.flags]
+    return marks
+
+
+def scenario_metadata(scenario: Scenario) -> dict[str, Any]:
+    return {
+        "name": scenario.name,
+        "features": list(scenario.features),
+        "requirements": list(scenario.requirements),
+        "flags": list(scenario.flags),
+    }
 
 
 class EnvironmentPlugin:
@@ -116,7 +142,7 @@ class EnvironmentPlugin:
         self.config = config
         self.environment: RunEnvironment | None = None
         self.results: list[dict[str, Any]] = []
-        self.outcomes: dict[str, str] = {}
+        self.tests: dict[str, dict[str, Any]] = {}
         self.started = time.time()
         self.report: dict[str, Any] | None = None
         self._previous_sigterm: Any = None
@@ -146,8 +172,14 @@ class EnvironmentPlugin:
             node.workerinput["nc_context"] = context.to_json()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        test = self.tests.setdefault(report.nodeid, {"outcome": "passed"})
+        for name, value in report.user_properties:
+            if name == SCENARIO_PROPERTY:
+                test["features"] = cast(dict[str, Any], value)["features"]
         if report.when == "call" or not report.passed:  # set-up and clean-up count when they fail or skip
-            self.outcomes[report.nodeid] = report.outcome
+            test["outcome"] = report.outcome
+            if report.skipped and isinstance(report.longrepr, tuple):
+                test["reason"] = report.longrepr[2].removeprefix("Skipped: ")
         if report.when == "call":
             self.results += [
                 cast(dict[str, Any], value)
@@ -167,7 +199,7 @@ class EnvironmentPlugin:
             self.report = report.build(
                 environment.context,
                 self.results,
-                self.outcomes,
+                self.tests,
                 self.started,
                 time.time(),
                 environment.details,

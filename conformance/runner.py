@@ -10,6 +10,7 @@ import contextlib
 import re
 import secrets
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,6 +103,7 @@ class ScenarioRunner:
         files: dict[str, FileObserver] = {}
         hooks: dict[str, str] = {}
         recorder: StatusRecorder | None = None
+        toucher: Toucher | None = None
         passed = False
         try:
             self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
@@ -134,7 +136,14 @@ class ScenarioRunner:
                 self.binding.group, self.binding.version, namespace, self.binding.plural, manifest
             )
             created = time.time()
-            observed = self._observe(scenario, recorder, created)
+            if scenario.actions.touch_every:
+                toucher = Toucher(self.custom, self.binding, namespace, scenario.actions.touch_every).start()
+            try:
+                observed = self._observe(scenario, recorder, created, namespace)
+            finally:
+                if toucher is not None:
+                    toucher.stop()
+            observed.touches = toucher.count if toucher else 0
             self._gather_external(scenario, observed, namespace, hooks, files)
             verdict = checks.evaluate(
                 scenario, observed, self.context.tolerances, self.binding.precision, self.binding.features
@@ -162,21 +171,36 @@ class ScenarioRunner:
                 self._clean_up(namespace, hooks)
                 shutil.rmtree(workdir, ignore_errors=True)
 
-    def _observe(self, scenario: Scenario, recorder: StatusRecorder, created: float) -> Observed:
+    def _observe(
+        self, scenario: Scenario, recorder: StatusRecorder, created: float, namespace: str
+    ) -> Observed:
         tolerances = self.context.tolerances
-        observed = Observed(created=created)
+        observed = Observed(created=created, exposed=self.binding.exposed)
         deadline = oracle.deadline(scenario, tolerances)
-        terminal = recorder.wait_terminal(deadline)
-        if terminal is not None:
-            quiet = oracle.quiet_window(scenario, tolerances)
-            observed.quiet_until = terminal + quiet
-            recorder.hold(observed.quiet_until)
+        quiet = oracle.quiet_window(scenario, tolerances)
+        if scenario.actions.delete_after:
+            if recorder.wait_for_attempt(scenario.actions.delete_after, deadline):
+                self.custom.delete_namespaced_custom_object(
+                    self.binding.group, self.binding.version, namespace, self.binding.plural, NAME
+                )
+                observed.deleted_at = time.time()
+                observed.quiet_until = observed.deleted_at + quiet
+                recorder.hold(observed.quiet_until)
+        else:
+            observed.terminal_at = recorder.wait_terminal(deadline)
+            if observed.terminal_at is not None:
+                observed.quiet_until = observed.terminal_at + quiet
+                recorder.hold(observed.quiet_until)
         latest = recorder.latest or {}
         observed.writes = list(recorder.writes)
-        observed.terminal_at = terminal
-        observed.final_phase = self.binding.phase(latest) if latest else None
-        observed.attempts = self.binding.attempts(latest) if latest else []
-        observed.total_attempts = self.binding.total_attempts(latest) if latest else None
+        if latest:
+            observed.final_phase = self.binding.phase(latest)
+            observed.attempts = self.binding.attempts(latest)
+            observed.total_attempts = self.binding.total_attempts(latest)
+            observed.generation = latest["metadata"].get("generation")
+            observed.observed_generation = self.binding.observed_generation(latest)
+            observed.ready = self.binding.ready(latest)
+            observed.completion_time = self.binding.completion_time(latest)
         return observed
 
     def _gather_external(
@@ -191,10 +215,12 @@ class ScenarioRunner:
             channel = scenario.channel(name)
             events: list[ExternalEvent] = []
             for record in self.sink.records(path):
-                delay = _delay_for(channel.responses, len(events))
+                delay = oracle.sink_step(channel, len(events) + 1).delay
                 succeeded = 200 <= record["status"] < 300 and delay < channel.timeout
                 detail = f"HTTP {record['status']}" + (f" after {delay:g}s" if delay else "")
-                events.append(ExternalEvent(name, record["time"], SINK, succeeded, detail))
+                headers = {k.lower(): v for k, v in record["headers"].items()}
+                key = headers.get("idempotency-key")
+                events.append(ExternalEvent(name, record["time"], SINK, succeeded, detail, key))
             observed.external[name] = events
             observed.fully_observed.add(name)
         for name, observer in files.items():
@@ -240,10 +266,36 @@ class ScenarioRunner:
                 self.sink.forget(path)
 
 
-def _delay_for(steps: Any, index: int) -> float:
-    remaining = index
-    for step in steps:
-        if step.times is None or remaining < step.times:
-            return float(step.delay)
-        remaining -= step.times
-    return float(steps[-1].delay)
+class Toucher:
+    """Changes an annotation on the object at a fixed interval: each change is a watch event
+    that wakes the controller, which must then do nothing early."""
+
+    def __init__(self, api: client.CustomObjectsApi, binding: Binding, namespace: str, every: float) -> None:
+        self._api, self._binding, self._namespace, self._every = api, binding, namespace, every
+        self._stop = threading.Event()
+        self.count = 0
+        self._thread = threading.Thread(target=self._run, name=f"touch-{namespace}", daemon=True)
+
+    def start(self) -> Toucher:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            patch = {"metadata": {"annotations": {"conformance.notifications/touched": str(self.count + 1)}}}
+            try:
+                self._api.patch_namespaced_custom_object(
+                    self._binding.group,
+                    self._binding.version,
+                    self._namespace,
+                    self._binding.plural,
+                    NAME,
+                    patch,
+                )
+            except ApiException:
+                continue
+            self.count += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)

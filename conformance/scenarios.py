@@ -20,6 +20,7 @@ from conformance import durations
 
 CHANNEL_TYPES = ("console", "file", "webhook")
 PHASES = ("Sent", "PartiallySent", "Failed")
+FLAGS = ("slow", "disruptive", "serial", "provisional")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -76,14 +77,28 @@ class ChannelSpec:
 
 
 @dataclass(frozen=True)
+class Actions:
+    """What the suite does to the object while the controller works on it."""
+
+    touch_every: float | None = None
+    """Change an annotation this often until the end: every change is a spurious reconcile."""
+    delete_after: tuple[str, int] | None = None
+    """Delete the object once status records this (channel, attempt)."""
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     description: str
     channels: tuple[ChannelSpec, ...]
     retry_policy: RetryPolicy
-    expected_phase: str
+    expected_phase: str | None
+    """None when the scenario deletes the object before it can finish."""
     features: tuple[str, ...]
     source: str
+    requirements: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    actions: Actions = Actions()
 
     def channel(self, name: str) -> ChannelSpec:
         return next(c for c in self.channels if c.name == name)
@@ -113,25 +128,59 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
     return ChannelSpec(name, kind)
 
 
+def _actions(data: dict[str, Any], channels: tuple[ChannelSpec, ...]) -> Actions:
+    unknown = set(data) - {"touchEvery", "deleteAfter"}
+    if unknown:
+        raise ValueError(f"unknown action {sorted(unknown)[0]!r}; use touchEvery or deleteAfter")
+    delete_after = None
+    if "deleteAfter" in data:
+        target = data["deleteAfter"]
+        if target.get("channel") not in {c.name for c in channels}:
+            raise ValueError(
+                f"actions.deleteAfter names no channel of this scenario: {target.get('channel')!r}"
+            )
+        delete_after = (str(target["channel"]), int(target.get("attempt", 1)))
+    touch = durations.parse(data["touchEvery"]) if "touchEvery" in data else None
+    return Actions(touch_every=touch, delete_after=delete_after)
+
+
 def _scenario(data: dict[str, Any], source: str) -> Scenario:
     from conformance import oracle
+    from conformance.requirements import FEATURES, REQUIREMENTS
 
-    missing = {"name", "channels", "retryPolicy", "expect"} - set(data)
+    missing = {"name", "channels", "retryPolicy", "expect", "requirements"} - set(data)
     if missing:
         raise ValueError(f"missing {', '.join(sorted(missing))}")
     channels = tuple(_channel(c) for c in data["channels"])
     names = [c.name for c in channels]
     if len(set(names)) != len(names):
         raise ValueError("channel names must be unique")
+    expect = data["expect"]
     scenario = Scenario(
         name=str(data["name"]),
         description=str(data.get("description", "")).strip(),
         channels=channels,
         retry_policy=RetryPolicy.from_dict(data["retryPolicy"]),
-        expected_phase=str(data["expect"].get("phase")),
+        expected_phase=None if expect.get("deleted") else str(expect.get("phase")),
         features=tuple(data.get("features", ["core"])),
         source=source,
+        requirements=tuple(data["requirements"]),
+        flags=tuple(data.get("flags", [])),
+        actions=_actions(data.get("actions", {}), channels),
     )
+    for requirement in scenario.requirements:
+        if requirement not in REQUIREMENTS:
+            raise ValueError(f"requirement {requirement!r} is not in the specification")
+    for feature in scenario.features:
+        if feature not in FEATURES:
+            raise ValueError(f"feature {feature!r} is unknown; use one of {', '.join(FEATURES)}")
+    for flag in scenario.flags:
+        if flag not in FLAGS:
+            raise ValueError(f"flag {flag!r} is unknown; use one of {', '.join(FLAGS)}")
+    if scenario.actions.delete_after:
+        if scenario.expected_phase is not None:
+            raise ValueError("a scenario that deletes the object expects {deleted: true}")
+        return scenario
     if scenario.expected_phase not in PHASES:
         raise ValueError(f"expect.phase must be one of {', '.join(PHASES)}")
     derived = oracle.expect(scenario).phase

@@ -13,7 +13,5 @@ class Tolerances:
     """Latency forgiven above a gap's upper bound."""
     agreement: float = 0.25
     """How far a status timestamp may lie from the same attempt observed outside."""
-    round_spread: float = 0.25
-    """Attempts that start within this of each other belong to one delivery round."""
     quiet_max: float = 3.0
     """Longest window in which nothing may happen after the terminal phase."""

@@ -27,7 +27,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--kubeconfig", help="kubeconfig file; in-cluster configuration when omitted")
     parser.add_argument("--context", help="kubeconfig context to use")
     parser.add_argument("--namespace", help="watch only this namespace (default: all)")
-    parser.add_argument("--workers", type=int, default=4, help="concurrent reconciles (default 4)")
+    parser.add_argument("--workers", type=int, default=8, help="concurrent reconciles (default 8)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     return parser.parse_args(argv)
 

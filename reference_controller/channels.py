@@ -12,7 +12,9 @@ import os
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import urllib3
@@ -25,9 +27,24 @@ _http = urllib3.PoolManager(retries=False)
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, retryable: bool = True) -> None:
+    def __init__(self, message: str, retryable: bool = True, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header, given as seconds or as an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
+    except (TypeError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -112,4 +129,5 @@ def _webhook(delivery: Delivery) -> None:
     if 200 <= response.status < 300:
         return
     retryable = response.status >= 500 or response.status in (408, 429)
-    raise DeliveryError(f"POST {settings['url']}: HTTP {response.status}", retryable=retryable)
+    wait = _retry_after(response.headers.get("Retry-After")) if response.status in (429, 503) else None
+    raise DeliveryError(f"POST {settings['url']}: HTTP {response.status}", retryable, wait)

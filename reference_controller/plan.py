@@ -57,7 +57,8 @@ def channel_states(spec: Object, status: Object) -> list[ChannelState]:
         elif len(mine) >= policy["maxAttempts"] or last.get("retryable") is False:
             states.append(ChannelState(name, len(mine), EXHAUSTED, last_time, None))
         else:
-            earliest = last_time + nominal_backoff(policy, len(mine)) * (1 - jitter)
+            backoff = nominal_backoff(policy, len(mine)) * (1 - jitter)
+            earliest = last_time + max(backoff, float(last.get("retryAfterSeconds", 0.0)))
             drawn = recorded.get(name, {}).get("nextAttemptTime")
             due = max(parse_time(drawn), earliest) if drawn else earliest
             states.append(ChannelState(name, len(mine), RETRYING, last_time, due))
@@ -79,9 +80,9 @@ def summaries(spec: Object, states: list[ChannelState], previous: Object, rng: r
             if old.get("attempts") == state.attempts and old.get("nextAttemptTime"):
                 summary["nextAttemptTime"] = old["nextAttemptTime"]
             else:
-                assert state.last_attempt is not None
+                assert state.next_due is not None and state.last_attempt is not None
                 gap = nominal_backoff(policy, state.attempts) * (1 + rng.uniform(-jitter, jitter))
-                summary["nextAttemptTime"] = format_time(state.last_attempt + gap)
+                summary["nextAttemptTime"] = format_time(max(state.last_attempt + gap, state.next_due))
         result.append(summary)
     return result
 

@@ -49,6 +49,8 @@ class Attempt:
         if self.error is not None:
             record["error"] = str(self.error)[:MAX_ERROR_LENGTH]
             record["retryable"] = self.error.retryable
+            if self.error.retry_after is not None:
+                record["retryAfterSeconds"] = round(self.error.retry_after, 3)
         return record
 
 

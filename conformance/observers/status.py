@@ -106,6 +106,13 @@ class StatusRecorder:
                 raise self._error
             return self.terminal_at
 
+    def wait_for_attempt(self, key: tuple[str, int], timeout: float) -> bool:
+        """Wait until a write records attempt ``key`` = (channel, number)."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: self._stopped or any(key in w.attempts for w in self.writes), timeout
+            ) and any(key in w.attempts for w in self.writes)
+
     def hold(self, until: float) -> None:
         """Keep recording until the wall-clock time ``until`` (a "consistently" window)."""
         with self._cond:

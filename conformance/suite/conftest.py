@@ -19,8 +19,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         tolerances = plugin.settings_from(metafunc.config).tolerances
         metafunc.parametrize(
             "scenario",
-            [
-                pytest.param(s, id=s.name, marks=[pytest.mark.timeout(plugin.timeout_for(s, tolerances))])
-                for s in scenarios
-            ],
+            [pytest.param(s, id=s.name, marks=plugin.marks_for(s, tolerances)) for s in scenarios],
         )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        scenario = callspec.params.get("scenario") if callspec else None
+        if scenario is not None:
+            item.user_properties.append((plugin.SCENARIO_PROPERTY, plugin.scenario_metadata(scenario)))

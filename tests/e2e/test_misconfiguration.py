@@ -48,4 +48,4 @@ def test_invalid_scenario_file_is_one_sentence(tmp_path: Path) -> None:
     bad.write_text("- name: x\n  channels: []\n")
     run = run_suite(tmp_path, f"--nc-scenarios={bad}")
     assert run.returncode == 4, run.output
-    assert_one_sentence(run.output, f"ERROR: {bad}: scenario x: missing expect, retryPolicy")
+    assert_one_sentence(run.output, f"ERROR: {bad}: scenario x: missing expect, requirements, retryPolicy")

@@ -9,7 +9,7 @@ import pytest
 from conformance import checks
 from conformance.binding import ObservedAttempt
 from conformance.observation import SINK, ExternalEvent, Observed, StatusWrite
-from conformance.scenarios import ChannelSpec, RetryPolicy, Scenario, SinkStep
+from conformance.scenarios import Actions, ChannelSpec, RetryPolicy, Scenario, SinkStep
 from conformance.tolerances import Tolerances
 
 T0 = 1_800_000_000.0
@@ -125,10 +125,24 @@ def test_a_gap_just_inside_epsilon_passes_and_just_outside_fails() -> None:
     assert requirements(checks.evaluate(READONLY, observe(outside), TOL)) == ["NR-BACKOFF-LOWER"]
 
 
+def shifted(attempts: list[ObservedAttempt], index: int, offset: float) -> list[ObservedAttempt]:
+    """Move attempt ``index`` and every later one by ``offset`` seconds."""
+    return [
+        attempt(a.channel, a.number, a.time - T0 + (offset if i >= index else 0.0), a.outcome)
+        for i, a in enumerate(attempts)
+    ]
+
+
 def test_a_late_retry_breaks_the_upper_bound() -> None:
-    late = good_readonly()
-    late[4] = attempt("archive", 4, 3.006 + 4.0, "failure")
+    late = shifted(good_readonly(), 2, 1.0)
     assert requirements(checks.evaluate(READONLY, observe(late), TOL)) == ["NR-BACKOFF-UPPER"]
+
+
+def test_a_gap_beyond_max_backoff_breaks_the_cap() -> None:
+    late = shifted(good_readonly(), 4, 2.0)
+    verdict = checks.evaluate(READONLY, observe(late), TOL)
+    assert requirements(verdict) == ["NR-BACKOFF-CAP"]
+    assert "attempt 4 came 4.004s after attempt 3" in verdict.violations[0].message
 
 
 def test_one_attempt_too_many() -> None:
@@ -245,3 +259,148 @@ def test_declared_jitter_widens_the_window(jitter: int) -> None:
     early[2] = attempt("archive", 2, 0.002 + 0.85, "failure")
     passed = checks.evaluate(scenario, observe(early), TOL).passed
     assert passed is (jitter == 20)
+
+
+def webhook_scenario(
+    *steps: SinkStep, timeout: float = 5.0, policy: RetryPolicy = POLICY, phase: str = "Sent", **extra: object
+) -> Scenario:
+    channel = ChannelSpec("hook", "webhook", responses=steps, timeout=timeout)
+    return Scenario("s", "", (channel,), policy, phase, ("core",), "test", **extra)  # type: ignore[arg-type]
+
+
+def webhook_observed(
+    offsets: list[float],
+    statuses: list[int],
+    keys: list[str] | None = None,
+    phase: str = "Sent",
+    timed_out: tuple[int, ...] = (),
+) -> Observed:
+    """Status and sink agree; attempts listed in ``timed_out`` (0-based) were answered too late."""
+    succeeded = [200 <= s < 300 and i not in timed_out for i, s in enumerate(statuses)]
+    attempts = [
+        attempt("hook", i + 1, offset, "success" if ok else "failure")
+        for i, (offset, ok) in enumerate(zip(offsets, succeeded, strict=True))
+    ]
+    observed = observe(attempts, phase=phase)
+    observed.external["hook"] = [
+        ExternalEvent("hook", T0 + offset + 0.001, SINK, ok, f"HTTP {status}", key)
+        for offset, status, ok, key in zip(
+            offsets, statuses, succeeded, keys or ["k"] * len(offsets), strict=True
+        )
+    ]
+    observed.fully_observed.add("hook")
+    return observed
+
+
+def test_retry_after_holds_the_next_attempt_back() -> None:
+    scenario = webhook_scenario(SinkStep(429, times=1, retry_after="3"), SinkStep(200))
+    assert checks.evaluate(scenario, webhook_observed([0.0, 3.02], [429, 200]), TOL).passed
+    early = checks.evaluate(scenario, webhook_observed([0.0, 1.02], [429, 200]), TOL)
+    assert requirements(early) == ["NR-RETRY-AFTER"]
+
+
+def test_a_permanent_failure_must_not_be_retried() -> None:
+    scenario = webhook_scenario(SinkStep(404), phase="Failed")
+    assert checks.evaluate(scenario, webhook_observed([0.0], [404], phase="Failed"), TOL).passed
+    retried = checks.evaluate(scenario, webhook_observed([0.0, 1.01], [404, 404], phase="Failed"), TOL)
+    assert requirements(retried) == ["NR-PERMANENT-FAILURE"]
+
+
+def test_an_attempt_must_not_start_before_the_previous_one_ended() -> None:
+    policy = RetryPolicy.from_dict({**POLICY.written, "initialBackoff": "500ms"})
+    scenario = webhook_scenario(SinkStep(200, times=1, delay=2.0), SinkStep(200), timeout=1.0, policy=policy)
+    assert checks.evaluate(scenario, webhook_observed([0.0, 1.01], [200, 200], timed_out=(0,)), TOL).passed
+    overlapping = checks.evaluate(scenario, webhook_observed([0.0, 0.51], [200, 200], timed_out=(0,)), TOL)
+    assert "NR-NO-OVERLAP" in requirements(overlapping)
+
+
+def test_ready_condition_and_generation_must_match_the_phase() -> None:
+    observed = observe(good_readonly())
+    observed.generation, observed.observed_generation, observed.ready = 1, 1, "False"
+    assert checks.evaluate(READONLY, observed, TOL).passed
+    observed.ready = "True"
+    assert requirements(checks.evaluate(READONLY, observed, TOL)) == ["NR-STATUS-CONDITIONS"]
+    observed.ready, observed.observed_generation = "False", 0
+    assert requirements(checks.evaluate(READONLY, observed, TOL)) == ["NR-STATUS-CONDITIONS"]
+
+
+def test_completion_time_is_required_when_exposed_and_not_before_the_last_attempt() -> None:
+    observed = observe(good_readonly())
+    assert checks.evaluate(READONLY, observed, TOL).passed
+    observed.exposed = {"completionTime"}
+    assert requirements(checks.evaluate(READONLY, observed, TOL)) == ["NR-COMPLETION-TIME"]
+    observed.completion_time = T0 + 4.0
+    assert requirements(checks.evaluate(READONLY, observed, TOL)) == ["NR-COMPLETION-TIME"]
+    observed.completion_time = T0 + 5.02
+    assert checks.evaluate(READONLY, observed, TOL).passed
+
+
+def test_nothing_may_happen_after_deletion() -> None:
+    scenario = webhook_scenario(SinkStep(503), phase="Failed")
+    deleting = Scenario(
+        "d", "", scenario.channels, POLICY, None, ("core",), "test", actions=Actions(delete_after=("hook", 1))
+    )
+    observed = webhook_observed([0.0], [503], phase="Retrying")
+    observed.deleted_at = T0 + 0.1
+    assert checks.evaluate(deleting, observed, TOL).passed
+    observed.external["hook"].append(ExternalEvent("hook", T0 + 1.0, SINK, False, "HTTP 503"))
+    assert requirements(checks.evaluate(deleting, observed, TOL)) == ["NR-QUIET-AFTER-DELETE"]
+
+
+def test_idempotency_keys_are_stable_per_channel_when_claimed() -> None:
+    scenario = webhook_scenario(SinkStep(503, times=2), SinkStep(200))
+    features = ("core", "idempotency-key")
+    stable = webhook_observed([0.0, 1.01, 3.02], [503, 503, 200], keys=["k", "k", "k"])
+    assert checks.evaluate(scenario, stable, TOL, features=features).passed
+    changing = webhook_observed([0.0, 1.01, 3.02], [503, 503, 200], keys=["k1", "k2", "k3"])
+    assert requirements(checks.evaluate(scenario, changing, TOL, features=features)) == ["NR-IDEMPOTENCY-KEY"]
+    missing = webhook_observed([0.0, 1.01, 3.02], [503, 503, 200], keys=["k", "", "k"])
+    assert requirements(checks.evaluate(scenario, missing, TOL, features=features)) == ["NR-IDEMPOTENCY-KEY"]
+
+
+def test_a_failure_while_touching_fails_the_spurious_reconcile_requirement() -> None:
+    touched = Scenario(
+        "t",
+        "",
+        READONLY.channels,
+        POLICY,
+        "PartiallySent",
+        ("core",),
+        "test",
+        requirements=("NR-SPURIOUS-RECONCILE",),
+        actions=Actions(touch_every=0.15),
+    )
+    observed = observe(shifted(good_readonly(), 2, -0.8))
+    observed.touches = 12
+    verdict = checks.evaluate(touched, observed, TOL)
+    assert requirements(verdict) == ["NR-BACKOFF-LOWER", "NR-SPURIOUS-RECONCILE"]
+    assert "touched the object 12 times" in verdict.violations[-1].message
+    assert checks.evaluate(touched, observe(good_readonly()), TOL).passed
+
+
+def test_independently_jittered_channels_are_not_one_round() -> None:
+    policy = RetryPolicy.from_dict({**POLICY.written, "jitterPercent": 20})
+    scenario = Scenario(
+        "j",
+        "",
+        (*READONLY.channels[1:], ChannelSpec("hook", "webhook", responses=(SinkStep(503),))),
+        policy,
+        "Failed",
+        ("core",),
+        "test",
+    )
+    attempts = [
+        attempt("archive", 1, 0.001, "failure"),
+        attempt("hook", 1, 0.002, "failure"),
+        attempt("archive", 2, 0.95, "failure"),
+        attempt("hook", 2, 1.1, "failure"),
+    ]
+    rounds = [attempts[:2], [attempts[2]], [attempts[3]]]
+    observed = observe(attempts, phase="Failed", rounds=rounds)
+    verdict = checks.evaluate(scenario, observed, TOL, features=("core", "batched-status"))
+    assert "NR-BATCHED-WRITES" not in requirements(verdict)
+
+
+def test_attempts_on_unknown_channels_are_untruthful() -> None:
+    observed = observe([*good_readonly(), attempt("ghost", 1, 0.003, "success")])
+    assert "NR-STATUS-TRUTHFUL" in requirements(checks.evaluate(READONLY, observed, TOL))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -32,23 +33,45 @@ FAILED_SCENARIO = {
 }
 
 
+def entry(outcome: str, *features: str, reason: str = "") -> dict[str, Any]:
+    return {"outcome": outcome, "features": list(features or ["core"]), "reason": reason}
+
+
 def test_failure_names_the_requirement(tmp_path: Path) -> None:
-    built = report.build(
-        CONTEXT, [FAILED_SCENARIO], {"t[readonly-file]": "failed", "t[b]": "passed"}, 0.0, 1.0, {}
-    )
+    tests = {"t[readonly-file]": entry("failed"), "t[b]": entry("passed")}
+    built = report.build(CONTEXT, [FAILED_SCENARIO], tests, 0.0, 1.0, {})
     assert built["result"] == "failure"
+    assert built["profiles"]["core"] == "failure"
     assert [r["id"] for r in built["failedRequirements"]] == ["NR-BACKOFF-LOWER"]
     assert built["statistics"] == {"passed": 1, "failed": 1, "skipped": 0}
     path = report.write(built, tmp_path)
     assert yaml.safe_load(path.read_text())["environment"]["kubernetesVersion"] == "v1.36.3"
     lines = report.summary_lines(built)
-    assert "FAIL readonly-file: 2 attempts, shortest gap 0.007s" in lines[1]
-    assert "[NR-BACKOFF-LOWER]" in lines[2]
+    assert "FAIL readonly-file: 2 attempts, shortest gap 0.007s" in lines[2]
+    assert "[NR-BACKOFF-LOWER]" in lines[3]
 
 
-def test_skips_make_a_success_partial() -> None:
-    built = report.build(CONTEXT, [], {"a": "passed", "b": "skipped"}, 0.0, 1.0, {})
-    assert built["result"] == "partial"
+def test_a_skipped_core_test_makes_the_result_partial() -> None:
+    built = report.build(
+        CONTEXT, [], {"a": entry("passed"), "b": entry("skipped", reason="no")}, 0.0, 1.0, {}
+    )
+    assert (built["result"], built["profiles"]["core"]) == ("partial", "partial")
+    assert built["skipped"] == [{"test": "b", "reason": "no"}]
+
+
+def test_unclaimed_extended_features_do_not_make_core_partial() -> None:
+    tests = {
+        "a": entry("passed"),
+        "b": entry("skipped", "retry-after", reason="binding x does not claim retry-after"),
+        "c": entry("passed", "permanent-failures"),
+    }
+    built = report.build(CONTEXT, [], tests, 0.0, 1.0, {})
+    assert built["result"] == "success"
+    assert built["profiles"] == {
+        "core": "success",
+        "retry-after": "not claimed",
+        "permanent-failures": "success",
+    }
 
 
 def test_nothing_run_is_no_success() -> None:

@@ -11,6 +11,7 @@ SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
 GOOD = """
 {% for n in [1, 2] %}
 - name: fails-{{ n }}
+  requirements: [NR-ATTEMPT-COUNT]
   retryPolicy: {maxAttempts: 4, initialBackoff: 1s, backoffMultiplier: 2, maxBackoff: 2s}
   channels:
     - {name: hook, type: webhook, webhook: {respond: [{status: 503, times: {{ n }}}, {status: 200}]}}
@@ -39,7 +40,28 @@ def test_jinja_expands_a_matrix(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("- {name: x}", "missing channels, expect, retryPolicy"),
+        ("- {name: x}", "missing channels, expect, requirements, retryPolicy"),
+        (
+            GOOD.replace("NR-ATTEMPT-COUNT", "NR-MADE-UP"),
+            "requirement 'NR-MADE-UP' is not in the specification",
+        ),
+        (
+            GOOD.replace("requirements:", "features: [teleport]\n  requirements:"),
+            "feature 'teleport' is unknown",
+        ),
+        (GOOD.replace("requirements:", "flags: [fast]\n  requirements:"), "flag 'fast' is unknown"),
+        (
+            GOOD.replace("requirements:", "actions: {explode: 1s}\n  requirements:"),
+            "unknown action 'explode'",
+        ),
+        (
+            GOOD.replace("requirements:", "actions: {deleteAfter: {channel: hook}}\n  requirements:"),
+            "a scenario that deletes the object expects {deleted: true}",
+        ),
+        (
+            GOOD.replace("requirements:", "actions: {deleteAfter: {channel: nope}}\n  requirements:"),
+            "actions.deleteAfter names no channel of this scenario: 'nope'",
+        ),
         (GOOD.replace("phase: Sent", "phase: Failed"), "channels as described end Sent"),
         (GOOD.replace("type: webhook", "type: pager"), "type 'pager'"),
         (GOOD.replace("name: hook", "name: Hook_1"), "DNS label"),
