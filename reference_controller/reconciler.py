@@ -79,8 +79,7 @@ class Reconciler:
     def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
         return [s for s in states if s.next_due is not None and s.next_due <= now]
 
-    @staticmethod
-    def requeue_after(states: list[plan.ChannelState], now: float) -> float | None:
+    def requeue_after(self, states: list[plan.ChannelState], now: float) -> float | None:
         pending = [s.next_due for s in states if s.next_due is not None]
         return max(min(pending) - now, 0.0) if pending else None
 
@@ -104,9 +103,13 @@ class Reconciler:
         ]
         return [future.result() for future in futures]
 
-    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+    @staticmethod
+    def delivery(obj: Object, channel: Object, number: int) -> Delivery:
         meta = obj["metadata"]
-        delivery = Delivery(meta["namespace"], meta["name"], meta["uid"], obj["spec"], channel, number)
+        return Delivery(meta["namespace"], meta["name"], meta["uid"], obj["spec"], channel, number)
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        delivery = self.delivery(obj, channel, number)
         started = time.time()
         error: DeliveryError | None = None
         try:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import TimeoutError
 from typing import Any
 
 from reference_controller import api, plan
 from reference_controller.api import Object
+from reference_controller.channels import Delivery, DeliveryError
 from reference_controller.reconciler import Attempt, Reconciler
 
 
@@ -176,3 +178,137 @@ DEFECTS: dict[str, type[Reconciler]] = {
     "numbers-across-channels": NumbersAcrossChannels,
     "retries-after-terminal": RetriesAfterTerminal,
 }
+
+
+class SlowRequeue(Reconciler):
+    """Asks to be requeued 1.5s later than the next attempt is due."""
+
+    def requeue_after(self, states: list[plan.ChannelState], now: float) -> float | None:
+        due = super().requeue_after(states, now)
+        return None if due is None else due + 1.5
+
+
+class OverlappingAttempts(Reconciler):
+    """Waits at most 100ms for a webhook's answer and records a failure, leaving the request running."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        if channel["type"] != "webhook":
+            return super().attempt(obj, channel, number)
+        started = time.time()
+        future = self.pool.submit(super().attempt, obj, channel, number)
+        try:
+            return future.result(timeout=0.1)
+        except TimeoutError:
+            return Attempt(channel["name"], number, started, 0.1, DeliveryError("no answer yet"))
+
+
+class DeliversAfterDelete(Reconciler):
+    """Keeps working from its last copy of a notification that was deleted."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.copies: dict[str, Object] = {}
+
+    def read(self, key: str) -> Object | None:
+        obj = super().read(key)
+        if obj is None:
+            return self.copies.get(key)
+        self.copies[key] = obj
+        return obj
+
+
+class ReadyNeverTrue(Reconciler):
+    """Leaves the Ready condition False even when everything was delivered."""
+
+    def next_status(self, obj: Object, attempts: list[Attempt]) -> Object:
+        status = super().next_status(obj, attempts)
+        for condition in status["conditions"]:
+            condition["status"] = "False"
+        return status
+
+
+class NoCompletionTime(Reconciler):
+    """Never records completionTime."""
+
+    def next_status(self, obj: Object, attempts: list[Attempt]) -> Object:
+        status = super().next_status(obj, attempts)
+        status.pop("completionTime", None)
+        return status
+
+
+class PredicateInsteadOfGuard(Reconciler):
+    """Filters out its own status writes the way an event predicate would (wake-ups that change
+    neither generation, labels nor annotations), but has no time guard: any other change to the
+    object, such as a new annotation, makes it retry at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seen: dict[str, tuple[Any, ...]] = {}
+        self.wake_at: dict[str, float] = {}
+
+    def reconcile(self, key: str) -> float | None:
+        obj = self.read(key)
+        if obj is None:
+            return None
+        meta = obj["metadata"]
+        fingerprint = (meta.get("generation"), repr(meta.get("labels")), repr(meta.get("annotations")))
+        wake = self.wake_at.get(key, 0.0)
+        if self.seen.get(key) == fingerprint and time.time() < wake:
+            return wake - time.time()
+        self.seen[key] = fingerprint
+        requeue = super().reconcile(key)
+        self.wake_at[key] = time.time() + (requeue or 0.0)
+        return requeue
+
+    def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
+        return [s for s in states if not s.settled]
+
+
+class IgnoresRetryAfter(Reconciler):
+    """Drops the Retry-After a receiver asked for."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        if result.error is not None:
+            result.error.retry_after = None
+        return result
+
+
+class RetriesPermanentFailures(Reconciler):
+    """Treats every failure as retryable, a 404 included."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        if result.error is not None:
+            result.error.retryable = True
+        return result
+
+
+class _KeyPerAttempt(Delivery):
+    @property
+    def idempotency_key(self) -> str:
+        return f"{super().idempotency_key}/{self.attempt}"
+
+
+class KeyPerAttempt(Reconciler):
+    """Sends a new idempotency key with every attempt, so receivers cannot drop repeats."""
+
+    @staticmethod
+    def delivery(obj: Object, channel: Object, number: int) -> Delivery:
+        meta = obj["metadata"]
+        return _KeyPerAttempt(meta["namespace"], meta["name"], meta["uid"], obj["spec"], channel, number)
+
+
+DEFECTS.update(
+    {
+        "slow-requeue": SlowRequeue,
+        "overlapping-attempts": OverlappingAttempts,
+        "delivers-after-delete": DeliversAfterDelete,
+        "ready-never-true": ReadyNeverTrue,
+        "no-completion-time": NoCompletionTime,
+        "predicate-instead-of-guard": PredicateInsteadOfGuard,
+        "ignores-retry-after": IgnoresRetryAfter,
+        "retries-permanent-failures": RetriesPermanentFailures,
+        "key-per-attempt": KeyPerAttempt,
+    }
+)

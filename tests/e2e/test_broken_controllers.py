@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.requirements import REQUIREMENTS
 from tests.broken_controllers.defects import DEFECTS
 from tests.e2e.conftest import broken, run_suite
 
@@ -17,7 +18,16 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
     "guarded-per-channel-writes": ("readonly-file", {"NR-BATCHED-WRITES"}),
     "redeliver-succeeded": ("mixed-recovers", {"NR-NO-REDELIVERY"}),
     "one-attempt-too-many": ("mixed-one-always-fails", {"NR-ATTEMPT-COUNT"}),
-    "ignores-max-backoff": ("readonly-file", {"NR-BACKOFF-UPPER"}),
+    "ignores-max-backoff": ("readonly-file", {"NR-BACKOFF-CAP"}),
+    "slow-requeue": ("readonly-file", {"NR-BACKOFF-UPPER"}),
+    "overlapping-attempts": ("answer-slower-than-timeout", {"NR-NO-OVERLAP"}),
+    "delivers-after-delete": ("deleted-during-backoff", {"NR-QUIET-AFTER-DELETE"}),
+    "ready-never-true": ("webhook-delivers", {"NR-STATUS-CONDITIONS"}),
+    "no-completion-time": ("readonly-file", {"NR-COMPLETION-TIME"}),
+    "predicate-instead-of-guard": ("touched-during-backoff", {"NR-SPURIOUS-RECONCILE", "NR-BACKOFF-LOWER"}),
+    "ignores-retry-after": ("retry-after-on-429", {"NR-RETRY-AFTER"}),
+    "retries-permanent-failures": ("permanent-404", {"NR-PERMANENT-FAILURE"}),
+    "key-per-attempt": ("idempotency-key-per-channel", {"NR-IDEMPOTENCY-KEY"}),
     "wrong-terminal-phase": ("readonly-file", {"NR-PHASE-TERMINAL"}),
     "miscounts-attempts": ("readonly-file", {"NR-STATUS-COUNTERS"}),
     "whole-second-timestamps": ("readonly-file", {"NR-TIMESTAMP-PRECISION"}),
@@ -29,6 +39,11 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
 
 def test_every_defect_has_an_expectation() -> None:
     assert set(CAUGHT_BY) == set(DEFECTS)
+
+
+def test_every_requirement_has_a_broken_controller_the_suite_fails_for_it() -> None:
+    caught = set().union(*(requirements for _, requirements in CAUGHT_BY.values()))
+    assert sorted(set(REQUIREMENTS) - caught) == []
 
 
 @pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
