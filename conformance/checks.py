@@ -420,10 +420,14 @@ class _Evaluation:
         first = self.violations[0]
         for requirement in self.scenario.requirements:
             if REQUIREMENTS[requirement].scenario_level:
-                doing = (
-                    f"touched the object {self.observed.touches} times" if self.observed.touches else "ran"
-                )
-                self.fail(requirement, f"the scenario failed while the suite {doing}: {first}")
+                self.fail(requirement, f"the scenario failed while the suite {self._activity()}: {first}")
+
+    def _activity(self) -> str:
+        if self.observed.touches:
+            return f"touched the object {self.observed.touches} times"
+        if self.observed.restarted_at is not None:
+            return "restarted the controller"
+        return "ran"
 
 
 def evaluate(

@@ -21,7 +21,7 @@ class RunContext:
     workdir: str
     console_log: str | None
     controller: str
-    controller_pid: int | None
+    control_url: str
     tolerances: Tolerances = field(default_factory=Tolerances)
     keep_on_failure: bool = False
 
@@ -37,14 +37,3 @@ class RunContext:
     @property
     def workpath(self) -> Path:
         return Path(self.workdir)
-
-    def controller_alive(self) -> bool:
-        if self.controller_pid is None:
-            return True
-        try:
-            state = Path(f"/proc/{self.controller_pid}/stat").read_text().split(") ", 1)[1][0]
-        except (FileNotFoundError, IndexError):
-            return False
-        except OSError:
-            return True
-        return state not in "ZX"  # an exited child waits as a zombie until reaped

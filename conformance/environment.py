@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import clusters
 from clusters.processes import ManagedProcess
 from conformance.binding import Binding
 from conformance.context import RunContext
+from conformance.control import RunControl
 from conformance.observers.console import ConsoleLog
 from conformance.tolerances import Tolerances
 from fixtures.sink import RecordingSink
@@ -84,6 +86,9 @@ class RunEnvironment:
         self.controller: ManagedProcess | None = None
         self.console: ConsoleLog | None = None
         self.context: RunContext | None = None
+        self.control: RunControl | None = None
+        self.controller_argv: list[str] = []
+        self._launcher = ThreadPoolExecutor(1, thread_name_prefix="controller-launcher")
         self.details: dict[str, Any] = {}
 
     def start(self) -> RunContext:
@@ -100,7 +105,11 @@ class RunEnvironment:
             version = client.VersionApi(api_client).get_code().git_version
             install_crds(api_client, binding)
             self.sink = RecordingSink().start()
-            pid = self._start_controller(cluster)
+            self._start_controller(cluster)
+            self.control = RunControl(
+                self.restart_controller if self.controller else None,
+                lambda: self.controller is None or self.controller.running(),
+            ).start()
         except clusters.ClusterError as err:
             self.stop()
             raise SetupError(str(err)) from err
@@ -117,15 +126,15 @@ class RunEnvironment:
             workdir=str(self.workdir),
             console_log=str(self.console.path) if self.console else None,
             controller=settings.controller_cmd or "external",
-            controller_pid=pid,
+            control_url=self.control.url,
             tolerances=settings.tolerances,
             keep_on_failure=settings.keep_on_failure,
         )
         return self.context
 
-    def _start_controller(self, cluster: clusters.Cluster) -> int | None:
+    def _start_controller(self, cluster: clusters.Cluster) -> None:
         if not self.settings.controller_cmd:
-            return None
+            return
         values = {
             "kubeconfig": shlex.quote(str(cluster.kubeconfig)),
             "context": shlex.quote(cluster.context or ""),
@@ -141,18 +150,41 @@ class RunEnvironment:
         if not argv or shutil.which(argv[0]) is None:
             raise SetupError(f"The controller command {argv[:1]} was not found.")
         self.console = ConsoleLog(self.workdir / "console.jsonl").open()
-        self.controller = ManagedProcess(
-            "controller", argv, self.workdir / "controller.log", on_line=self.console.append
+        self.controller_argv = argv
+        self.controller = self._launch()
+
+    def _launch(self) -> ManagedProcess:
+        assert self.console is not None
+        return ManagedProcess(
+            "controller", self.controller_argv, self.workdir / "controller.log", on_line=self.console.append
         )
+
+    def restart_controller(self) -> int:
+        """Kill the controller as a crash would, and start it again.
+
+        The new process is started from a thread that lives as long as the run: a child
+        dies with the thread that started it (see clusters.processes).
+        """
+        return self._launcher.submit(self._relaunch).result()
+
+    def _relaunch(self) -> int:
+        assert self.controller is not None
+        self.controller.kill()
+        self.controller.stop()
+        self.controller = self._launch()
         return self.controller.pid
 
     def controller_log_tail(self, lines: int = 40) -> str:
         return self.controller.tail(lines) if self.controller else ""
 
     def stop(self) -> None:
+        if self.control is not None:
+            self.control.stop()
+            self.control = None
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+        self._launcher.shutdown()
         if self.console is not None:
             self.console.close()
         if self.sink is not None:

@@ -54,6 +54,7 @@ class Observed:
     completion_time: float | None = None
     deleted_at: float | None = None
     touches: int = 0
+    restarted_at: float | None = None
     exposed: set[str] = field(default_factory=set)
     """Optional status fields the binding maps (completionTime, conditions, ...)."""
 

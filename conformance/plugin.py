@@ -20,6 +20,7 @@ from kubernetes import client, config
 from conformance import durations, oracle, report
 from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
+from conformance.control import ControlClient
 from conformance.environment import RunEnvironment, Settings, SetupError
 from conformance.requirements import FEATURES
 from conformance.runner import ScenarioResult, ScenarioRunner
@@ -260,10 +261,16 @@ def run_scenario(
 ) -> Callable[[Scenario], ScenarioResult]:
     """Run a scenario, attach its timeline to the test's report, and return the result."""
 
+    control = ControlClient(nc_context.control_url)
+
     def run(scenario: Scenario) -> ScenarioResult:
-        if not nc_context.controller_alive():
-            pytest.fail("The controller under test has exited; see reports/controller.log.")
-        result = scenario_runner.run(scenario)
+        disruptive = "disruptive" in scenario.flags
+        if disruptive and nc_context.controller == "external":
+            pytest.skip("the suite did not launch the controller, so it cannot restart it")
+        with control.lease(exclusive=disruptive, timeout=timeout_for(scenario, nc_context.tolerances)):
+            if not control.controller_alive():
+                pytest.fail("The controller under test has exited; see reports/controller.log.")
+            result = scenario_runner.run(scenario)
         request.node.user_properties.append((RESULT_PROPERTY, result.summary()))
         return result
 

@@ -107,6 +107,13 @@ REQUIREMENTS = {
             scenario_level=True,
         ),
         Requirement(
+            "NR-RESTART-SAFE",
+            "MUST",
+            "A controller restarted during a backoff window makes its next attempt neither early nor "
+            "late, and delivers no succeeded channel again.",
+            scenario_level=True,
+        ),
+        Requirement(
             "NR-BATCHED-WRITES",
             "MUST",
             "All attempts of one delivery round are recorded in a single status write.",

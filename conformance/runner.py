@@ -23,6 +23,7 @@ from kubernetes.client.exceptions import ApiException
 from conformance import checks, oracle
 from conformance.binding import Binding
 from conformance.context import RunContext
+from conformance.control import ControlClient
 from conformance.observation import CONSOLE, FILE, SINK, ExternalEvent, Observed
 from conformance.observers.console import ConsoleLog
 from conformance.observers.files import FileObserver
@@ -93,6 +94,7 @@ class ScenarioRunner:
         self.core = client.CoreV1Api(api_client)
         self.sink = SinkClient(context.sink_url)
         self.console = ConsoleLog(Path(context.console_log)) if context.console_log else None
+        self.control = ControlClient(context.control_url)
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.monotonic()
@@ -156,7 +158,7 @@ class ScenarioRunner:
                 {name: ro.mechanism for name, ro in readonly.items()},
             )
             if not verdict.passed:
-                result.diagnostics = self._diagnostics(recorder, hooks)
+                result.diagnostics = self._diagnostics(recorder, hooks, namespace)
             passed = verdict.passed
             result.duration = time.monotonic() - started
             return result
@@ -187,6 +189,11 @@ class ScenarioRunner:
                 observed.quiet_until = observed.deleted_at + quiet
                 recorder.hold(observed.quiet_until)
         else:
+            if scenario.actions.restart_after and recorder.wait_for_attempt(
+                scenario.actions.restart_after, deadline
+            ):
+                self.control.restart_controller()
+                observed.restarted_at = time.time()
             observed.terminal_at = recorder.wait_terminal(deadline)
             if observed.terminal_at is not None:
                 observed.quiet_until = observed.terminal_at + quiet
@@ -237,8 +244,13 @@ class ScenarioRunner:
                     ]
                     observed.success_observed.add(channel.name)
 
-    def _diagnostics(self, recorder: StatusRecorder, hooks: dict[str, str]) -> dict[str, str]:
+    def _diagnostics(self, recorder: StatusRecorder, hooks: dict[str, str], namespace: str) -> dict[str, str]:
         found = {"object": yaml.safe_dump(recorder.latest or {}, sort_keys=False)}
+        try:
+            events = self.core.list_namespaced_event(namespace).items
+        except ApiException:
+            events = []
+        found["events"] = "\n".join(f"{e.type} {e.reason}: {e.message}" for e in events) or "(no events)"
         for name, path in hooks.items():
             records = self.sink.records(path)
             found[f"sink log for {name}"] = (
@@ -249,7 +261,13 @@ class ScenarioRunner:
                 )
                 or "(no requests)"
             )
-        if not self.context.controller_alive():
+        log = self.context.workpath / "controller.log"
+        if log.exists():
+            lines = [line for line in log.read_text(errors="replace").splitlines() if namespace in line]
+            found["controller log (lines naming this scenario's namespace, last 20)"] = (
+                "\n".join(lines[-20:]) or "(none)"
+            )
+        if not self.control.controller_alive():
             found["controller"] = "the controller process has exited"
         return found
 

@@ -84,6 +84,8 @@ class Actions:
     """Change an annotation this often until the end: every change is a spurious reconcile."""
     delete_after: tuple[str, int] | None = None
     """Delete the object once status records this (channel, attempt)."""
+    restart_after: tuple[str, int] | None = None
+    """Restart (kill and start) the controller once status records this (channel, attempt)."""
 
 
 @dataclass(frozen=True)
@@ -129,19 +131,22 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
 
 
 def _actions(data: dict[str, Any], channels: tuple[ChannelSpec, ...]) -> Actions:
-    unknown = set(data) - {"touchEvery", "deleteAfter"}
+    unknown = set(data) - {"touchEvery", "deleteAfter", "restartAfter"}
     if unknown:
-        raise ValueError(f"unknown action {sorted(unknown)[0]!r}; use touchEvery or deleteAfter")
-    delete_after = None
-    if "deleteAfter" in data:
-        target = data["deleteAfter"]
+        raise ValueError(
+            f"unknown action {sorted(unknown)[0]!r}; use touchEvery, deleteAfter or restartAfter"
+        )
+
+    def after(action: str) -> tuple[str, int] | None:
+        if action not in data:
+            return None
+        target = data[action]
         if target.get("channel") not in {c.name for c in channels}:
-            raise ValueError(
-                f"actions.deleteAfter names no channel of this scenario: {target.get('channel')!r}"
-            )
-        delete_after = (str(target["channel"]), int(target.get("attempt", 1)))
+            raise ValueError(f"actions.{action} names no channel of this scenario: {target.get('channel')!r}")
+        return (str(target["channel"]), int(target.get("attempt", 1)))
+
     touch = durations.parse(data["touchEvery"]) if "touchEvery" in data else None
-    return Actions(touch_every=touch, delete_after=delete_after)
+    return Actions(touch_every=touch, delete_after=after("deleteAfter"), restart_after=after("restartAfter"))
 
 
 def _scenario(data: dict[str, Any], source: str) -> Scenario:
@@ -177,6 +182,8 @@ def _scenario(data: dict[str, Any], source: str) -> Scenario:
     for flag in scenario.flags:
         if flag not in FLAGS:
             raise ValueError(f"flag {flag!r} is unknown; use one of {', '.join(FLAGS)}")
+    if scenario.actions.restart_after and "disruptive" not in scenario.flags:
+        raise ValueError("a scenario that restarts the controller must be flagged disruptive")
     if scenario.actions.delete_after:
         if scenario.expected_phase is not None:
             raise ValueError("a scenario that deletes the object expects {deleted: true}")

@@ -23,7 +23,7 @@ from reference_controller.api import Object
 from reference_controller.timefmt import parse_duration
 
 _stdout_lock = threading.Lock()
-_http = urllib3.PoolManager(retries=False)
+_http = urllib3.PoolManager(retries=False, maxsize=16)
 
 
 class DeliveryError(Exception):

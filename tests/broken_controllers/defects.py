@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import TimeoutError
 from typing import Any
@@ -312,3 +313,30 @@ DEFECTS.update(
         "key-per-attempt": KeyPerAttempt,
     }
 )
+
+
+class InMemorySchedule(Reconciler):
+    """Keeps each channel's next due time in memory instead of deriving it from status: right
+    after a restart every failed channel looks due at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.next_due: dict[tuple[str, str], float] = {}
+        self.local = threading.local()
+
+    def reconcile(self, key: str) -> float | None:
+        self.local.key = key
+        return super().reconcile(key)
+
+    def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
+        key = self.local.key
+        return [s for s in states if not s.settled and self.next_due.get((key, s.name), 0.0) <= now]
+
+    def requeue_after(self, states: list[plan.ChannelState], now: float) -> float | None:
+        for state in states:
+            if state.next_due is not None:
+                self.next_due[(self.local.key, state.name)] = state.next_due
+        return super().requeue_after(states, now)
+
+
+DEFECTS["in-memory-schedule"] = InMemorySchedule

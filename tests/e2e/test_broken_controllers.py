@@ -28,6 +28,7 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
     "ignores-retry-after": ("retry-after-on-429", {"NR-RETRY-AFTER"}),
     "retries-permanent-failures": ("permanent-404", {"NR-PERMANENT-FAILURE"}),
     "key-per-attempt": ("idempotency-key-per-channel", {"NR-IDEMPOTENCY-KEY"}),
+    "in-memory-schedule": ("restarted-during-backoff", {"NR-RESTART-SAFE", "NR-BACKOFF-LOWER"}),
     "wrong-terminal-phase": ("readonly-file", {"NR-PHASE-TERMINAL"}),
     "miscounts-attempts": ("readonly-file", {"NR-STATUS-COUNTERS"}),
     "whole-second-timestamps": ("readonly-file", {"NR-TIMESTAMP-PRECISION"}),

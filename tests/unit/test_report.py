@@ -18,7 +18,7 @@ CONTEXT = RunContext(
     workdir="/tmp/x",
     console_log=None,
     controller="ctl",
-    controller_pid=None,
+    control_url="http://127.0.0.1:2",
 )
 FAILED_SCENARIO = {
     "scenario": "readonly-file",
