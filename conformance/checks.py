@@ -110,6 +110,7 @@ class _Evaluation:
             self.completion()
             self.quiet()
         self.timestamps()
+        self.isolation()
         if "batched-status" in self.features:
             self.batched()
         if "idempotency-key" in self.features:
@@ -349,6 +350,17 @@ class _Evaluation:
                         f"channel {event.channel!r} was attempted {event.time - deleted:.3f}s after the "
                         f"notification was deleted (seen via {event.source})",
                     )
+
+    def isolation(self) -> None:
+        for name, latency in self.observed.companion_latency.items():
+            if latency is None:
+                self.fail("NR-ISOLATION", f"the companion notification {name!r} was never attempted")
+            elif latency > self.tol.slack:
+                self.fail(
+                    "NR-ISOLATION",
+                    f"the companion notification {name!r} was first attempted {latency:.3f}s after it was "
+                    f"created; the allowance is {self.tol.slack:.3f}s",
+                )
 
     def timestamps(self) -> None:
         if self.precision >= 1.0:

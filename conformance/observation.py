@@ -55,6 +55,8 @@ class Observed:
     deleted_at: float | None = None
     touches: int = 0
     restarted_at: float | None = None
+    companion_latency: dict[str, float | None] = field(default_factory=dict)
+    """Seconds from creating each companion notification to its first webhook request (None: never)."""
     exposed: set[str] = field(default_factory=set)
     """Optional status fields the binding maps (completionTime, conditions, ...)."""
 

@@ -107,6 +107,12 @@ REQUIREMENTS = {
             scenario_level=True,
         ),
         Requirement(
+            "NR-ISOLATION",
+            "MUST",
+            "A slow or hanging channel of one notification does not delay other notifications: their "
+            "first attempts still come within the latency allowance of their creation.",
+        ),
+        Requirement(
             "NR-RESTART-SAFE",
             "MUST",
             "A controller restarted during a backoff window makes its next attempt neither early nor "

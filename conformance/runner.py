@@ -138,6 +138,7 @@ class ScenarioRunner:
                 self.binding.group, self.binding.version, namespace, self.binding.plural, manifest
             )
             created = time.time()
+            companions = self._create_companions(scenario, namespace)
             if scenario.actions.touch_every:
                 toucher = Toucher(self.custom, self.binding, namespace, scenario.actions.touch_every).start()
             try:
@@ -147,6 +148,10 @@ class ScenarioRunner:
                     toucher.stop()
             observed.touches = toucher.count if toucher else 0
             self._gather_external(scenario, observed, namespace, hooks, files)
+            for name, (path, born) in companions.items():
+                hooks[name] = path
+                requests = self.sink.records(path)
+                observed.companion_latency[name] = requests[0]["time"] - born if requests else None
             verdict = checks.evaluate(
                 scenario, observed, self.context.tolerances, self.binding.precision, self.binding.features
             )
@@ -172,6 +177,28 @@ class ScenarioRunner:
             if passed or not self.context.keep_on_failure:
                 self._clean_up(namespace, hooks)
                 shutil.rmtree(workdir, ignore_errors=True)
+
+    def _create_companions(self, scenario: Scenario, namespace: str) -> dict[str, tuple[str, float]]:
+        """Other notifications, each with one healthy webhook: name -> (sink path, creation time)."""
+        created: dict[str, tuple[str, float]] = {}
+        for index in range(scenario.actions.companions):
+            name = f"companion-{index + 1}"
+            path = f"{namespace}/{name}"
+            manifest = self.binding.render(
+                name=name,
+                namespace=namespace,
+                subject=f"{name} [{namespace}/{name}]",
+                body="",
+                channels=[
+                    {"name": "hook", "type": "webhook", "url": self.sink.hook_url(path), "timeout": "5s"}
+                ],
+                retry=scenario.retry_policy.written,
+            )
+            self.custom.create_namespaced_custom_object(
+                self.binding.group, self.binding.version, namespace, self.binding.plural, manifest
+            )
+            created[name] = (path, time.time())
+        return created
 
     def _observe(
         self, scenario: Scenario, recorder: StatusRecorder, created: float, namespace: str

@@ -86,6 +86,8 @@ class Actions:
     """Delete the object once status records this (channel, attempt)."""
     restart_after: tuple[str, int] | None = None
     """Restart (kill and start) the controller once status records this (channel, attempt)."""
+    companions: int = 0
+    """Create this many other notifications (one healthy webhook each) right after this one."""
 
 
 @dataclass(frozen=True)
@@ -131,11 +133,10 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
 
 
 def _actions(data: dict[str, Any], channels: tuple[ChannelSpec, ...]) -> Actions:
-    unknown = set(data) - {"touchEvery", "deleteAfter", "restartAfter"}
+    known = ("touchEvery", "deleteAfter", "restartAfter", "companions")
+    unknown = set(data) - set(known)
     if unknown:
-        raise ValueError(
-            f"unknown action {sorted(unknown)[0]!r}; use touchEvery, deleteAfter or restartAfter"
-        )
+        raise ValueError(f"unknown action {sorted(unknown)[0]!r}; use one of {', '.join(known)}")
 
     def after(action: str) -> tuple[str, int] | None:
         if action not in data:
@@ -146,7 +147,12 @@ def _actions(data: dict[str, Any], channels: tuple[ChannelSpec, ...]) -> Actions
         return (str(target["channel"]), int(target.get("attempt", 1)))
 
     touch = durations.parse(data["touchEvery"]) if "touchEvery" in data else None
-    return Actions(touch_every=touch, delete_after=after("deleteAfter"), restart_after=after("restartAfter"))
+    return Actions(
+        touch_every=touch,
+        delete_after=after("deleteAfter"),
+        restart_after=after("restartAfter"),
+        companions=int(data.get("companions", 0)),
+    )
 
 
 def _scenario(data: dict[str, Any], source: str) -> Scenario:

@@ -15,6 +15,7 @@ from typing import Any
 import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from kubernetes.watch.watch import iter_resp_lines
 
 from reference_controller.api import GROUP, PLURAL, VERSION, key_of
 
@@ -121,10 +122,6 @@ class Informer:
 
 
 def _events(response: urllib3.BaseHTTPResponse) -> Iterator[dict[str, Any]]:
-    buffer = b""
-    for chunk in response.stream(amt=None, decode_content=True):
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            if line.strip():
-                yield json.loads(line)
+    for line in iter_resp_lines(response):
+        if line.strip():
+            yield json.loads(line)

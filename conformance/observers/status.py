@@ -10,6 +10,7 @@ from typing import Any
 
 import urllib3
 from kubernetes import client
+from kubernetes.watch.watch import iter_resp_lines
 
 from conformance.binding import SUITE_PHASES, Binding
 from conformance.observation import StatusWrite
@@ -124,16 +125,16 @@ class StatusRecorder:
             self._stopped = True
         response = self._response
         if response is not None:
-            response.shutdown() if hasattr(response, "shutdown") else response.close()
+            # shutdown() (urllib3 >= 2.3) also unblocks a read in progress; close() may wait for it
+            if hasattr(response, "shutdown"):
+                response.shutdown()
+            else:
+                response.close()
             response.release_conn()
         self._thread.join(5)
 
 
 def _events(response: urllib3.BaseHTTPResponse) -> Iterator[dict[str, Any]]:
-    buffer = b""
-    for chunk in response.stream(amt=None, decode_content=True):
-        buffer += chunk
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            if line.strip():
-                yield json.loads(line)
+    for line in iter_resp_lines(response):
+        if line.strip():
+            yield json.loads(line)

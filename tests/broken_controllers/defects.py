@@ -340,3 +340,17 @@ class InMemorySchedule(Reconciler):
 
 
 DEFECTS["in-memory-schedule"] = InMemorySchedule
+
+
+class SerialDeliveries(Reconciler):
+    """Delivers one notification at a time across the whole controller, so a hanging webhook
+    stalls every other notification."""
+
+    lock = threading.Lock()
+
+    def deliver(self, obj: Object, due: list[plan.ChannelState]) -> list[Attempt]:
+        with self.lock:
+            return super().deliver(obj, due)
+
+
+DEFECTS["serial-deliveries"] = SerialDeliveries

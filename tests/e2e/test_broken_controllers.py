@@ -29,6 +29,7 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
     "retries-permanent-failures": ("permanent-404", {"NR-PERMANENT-FAILURE"}),
     "key-per-attempt": ("idempotency-key-per-channel", {"NR-IDEMPOTENCY-KEY"}),
     "in-memory-schedule": ("restarted-during-backoff", {"NR-RESTART-SAFE", "NR-BACKOFF-LOWER"}),
+    "serial-deliveries": ("hanging-webhook-does-not-delay-others", {"NR-ISOLATION"}),
     "wrong-terminal-phase": ("readonly-file", {"NR-PHASE-TERMINAL"}),
     "miscounts-attempts": ("readonly-file", {"NR-STATUS-COUNTERS"}),
     "whole-second-timestamps": ("readonly-file", {"NR-TIMESTAMP-PRECISION"}),

@@ -404,3 +404,18 @@ def test_independently_jittered_channels_are_not_one_round() -> None:
 def test_attempts_on_unknown_channels_are_untruthful() -> None:
     observed = observe([*good_readonly(), attempt("ghost", 1, 0.003, "success")])
     assert "NR-STATUS-TRUTHFUL" in requirements(checks.evaluate(READONLY, observed, TOL))
+
+
+def test_other_notifications_must_not_wait_for_a_hanging_one() -> None:
+    observed = observe(good_readonly())
+    observed.companion_latency = {"companion-1": 0.05, "companion-2": 0.2}
+    assert checks.evaluate(READONLY, observed, TOL).passed
+    observed.companion_latency["companion-3"] = 3.01
+    observed.companion_latency["companion-4"] = None
+    verdict = checks.evaluate(READONLY, observed, TOL)
+    assert requirements(verdict) == ["NR-ISOLATION"]
+    assert [v.message for v in verdict.violations] == [
+        "the companion notification 'companion-3' was first attempted 3.010s after it was created; "
+        "the allowance is 0.500s",
+        "the companion notification 'companion-4' was never attempted",
+    ]
