@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
-WORKERS ?= 4
+WORKERS ?= 8
 PYTEST_ARGS ?=
 
 .PHONY: all venv assets conformance test lint fmt typecheck cluster-up clean

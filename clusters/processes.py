@@ -61,7 +61,6 @@ class ManagedProcess:
         log_path: Path,
         env: dict[str, str] | None = None,
         on_line: Callable[[str], None] | None = None,
-        user: str | None = None,
         die_with_parent: bool = True,
     ) -> None:
         self.name = name
@@ -78,7 +77,6 @@ class ManagedProcess:
                 env=env,
                 start_new_session=True,
                 preexec_fn=_die_with_parent if die_with_parent else None,
-                user=user,
             )
         except OSError:
             self._log.close()

@@ -102,10 +102,6 @@ class Binding:
                 raise BindingError(f"Binding {path} names a CRD file that does not exist: {crd}.")
         return binding
 
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}"
-
     def render(self, **context: Any) -> dict[str, Any]:
         """The notification manifest for a scenario, as a dict."""
         values = dict(group=self.group, version=self.version, kind=self.kind, **context)

@@ -17,7 +17,3 @@ def parse(text: str | float | int) -> float:
     if not tokens or "".join(number + unit for number, unit in tokens) != text:
         raise ValueError(f"{text!r} is not a duration such as '500ms', '2s' or '1m30s'")
     return sum(float(number) * _UNITS[unit] for number, unit in tokens)
-
-
-def format_seconds(seconds: float) -> str:
-    return f"{seconds:.3f}s"

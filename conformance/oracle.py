@@ -25,9 +25,6 @@ class Window:
     retry_after: bool = False
     """A Retry-After answer, not the backoff, set the lower bound."""
 
-    def contains(self, gap: float) -> bool:
-        return self.low <= gap <= self.high
-
 
 @dataclass(frozen=True)
 class Expectation:

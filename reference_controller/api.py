@@ -7,9 +7,8 @@ from typing import Any
 GROUP = "notifications.conformance.dev"
 VERSION = "v1alpha1"
 PLURAL = "notificationrequests"
-KIND = "NotificationRequest"
 
-PENDING, SENDING, RETRYING = "Pending", "Sending", "Retrying"
+PENDING, RETRYING = "Pending", "Retrying"
 SENT, PARTIALLY_SENT, FAILED = "Sent", "PartiallySent", "Failed"
 TERMINAL_PHASES = frozenset({SENT, PARTIALLY_SENT, FAILED})
 
