@@ -64,7 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--nc-keep-on-failure",
         action="store_true",
         default=False,
-        help="keep a failed scenario's namespace and objects for inspection",
+        help="keep a failed scenario's namespace and objects (a local cluster still goes at the end)",
     )
 
 
@@ -165,6 +165,17 @@ class EnvironmentPlugin:
             self.environment = None
             raise pytest.UsageError(str(err)) from err
         self.config.stash[CONTEXT_KEY] = context
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        context = config.stash.get(CONTEXT_KEY, None)
+        if context is None:
+            return []
+        return [
+            f"conformance: Kubernetes {context.kubernetes_version} ({context.cluster_provider}), "
+            f"kubeconfig {context.kubeconfig}",
+            f"conformance: controller {context.controller}",
+            f"conformance: binding {context.binding}",
+        ]
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:

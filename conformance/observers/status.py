@@ -58,17 +58,18 @@ class StatusRecorder:
             self._binding.plural,
             field_selector=f"metadata.name={self._name}",
         )
-        self._response = self._open(listing["metadata"]["resourceVersion"])
+        self._version = str(listing["metadata"]["resourceVersion"])
+        self._response = self._open(self._version)
         self._thread.start()
         return self
 
     def _run(self) -> None:
         try:
             while not self._stopped:
-                version = self._consume(self._response)
+                self._version = self._consume(self._response) or self._version
                 if self._stopped:
                     break
-                self._response = self._open(version)
+                self._response = self._open(self._version)
         except BaseException as err:  # reported to the test thread by wait_terminal()
             if not self._stopped:
                 self._error = err
