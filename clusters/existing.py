@@ -20,12 +20,15 @@ class ExistingCluster:
         path = self.kubeconfig or Path(config.KUBE_CONFIG_DEFAULT_LOCATION).expanduser()
         try:
             api_client = config.new_client_from_config(config_file=str(path), context=self.context)
-            client.VersionApi(api_client).get_code(_request_timeout=10)
         except (config.ConfigException, OSError) as err:
-            raise ClusterError(f"Cannot use kubeconfig {path}: {err}.") from err
+            raise ClusterError(f"Cannot use kubeconfig {path}: {str(err).rstrip('.')}.") from err
+        try:
+            client.VersionApi(api_client).get_code(_request_timeout=10)
         except Exception as err:
-            server = api_client.configuration.host
-            raise ClusterError(f"Cannot reach the API server {server} named in {path}: {err}.") from err
+            reason = str(err).strip().splitlines()[0].rstrip(".") if str(err).strip() else type(err).__name__
+            raise ClusterError(
+                f"Cannot reach the API server {api_client.configuration.host} named in {path}: {reason}."
+            ) from err
         return Cluster(path, self.context, api_client.configuration.host, self.name)
 
     def stop(self) -> None:

@@ -124,6 +124,8 @@ def marks_for(scenario: Scenario, tolerances: Tolerances) -> list[pytest.MarkDec
     marks = [pytest.mark.timeout(timeout_for(scenario, tolerances))]
     marks += [getattr(pytest.mark, feature.replace("-", "_")) for feature in scenario.features]
     marks += [getattr(pytest.mark, flag) for flag in scenario.flags]
+    if "provisional" in scenario.flags:
+        marks.append(pytest.mark.xfail(reason="provisional: reported, not yet required", strict=False))
     return marks
 
 
@@ -278,7 +280,8 @@ def run_scenario(
         disruptive = "disruptive" in scenario.flags
         if disruptive and nc_context.controller == "external":
             pytest.skip("the suite did not launch the controller, so it cannot restart it")
-        with control.lease(exclusive=disruptive, timeout=timeout_for(scenario, nc_context.tolerances)):
+        alone = disruptive or "serial" in scenario.flags
+        with control.lease(exclusive=alone, timeout=timeout_for(scenario, nc_context.tolerances)):
             if not control.controller_alive():
                 pytest.fail("The controller under test has exited; see reports/controller.log.")
             result = scenario_runner.run(scenario)

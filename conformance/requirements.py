@@ -122,7 +122,8 @@ REQUIREMENTS = {
         Requirement(
             "NR-BATCHED-WRITES",
             "MUST",
-            "All attempts of one delivery round are recorded in a single status write.",
+            "All attempts of one delivery round (judged on the first, where every channel is due) are "
+            "recorded in a single status write.",
             feature="batched-status",
         ),
         Requirement(

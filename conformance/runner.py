@@ -146,7 +146,13 @@ class ScenarioRunner:
             finally:
                 if toucher is not None:
                     toucher.stop()
-            observed.touches = toucher.count if toucher else 0
+            if toucher is not None:
+                observed.touches = toucher.count
+                if toucher.count == 0:
+                    raise RuntimeError(
+                        f"The suite could not change the object's annotations ({toucher.error}), "
+                        "so this scenario tested nothing."
+                    )
             self._gather_external(scenario, observed, namespace, hooks, files)
             for name, (path, born) in companions.items():
                 hooks[name] = path
@@ -205,10 +211,10 @@ class ScenarioRunner:
     ) -> Observed:
         tolerances = self.context.tolerances
         observed = Observed(created=created, exposed=self.binding.exposed)
-        deadline = oracle.deadline(scenario, tolerances)
+        until = created + oracle.deadline(scenario, tolerances)
         quiet = oracle.quiet_window(scenario, tolerances)
         if scenario.actions.delete_after:
-            if recorder.wait_for_attempt(scenario.actions.delete_after, deadline):
+            if recorder.wait_for_attempt(scenario.actions.delete_after, until):
                 self.custom.delete_namespaced_custom_object(
                     self.binding.group, self.binding.version, namespace, self.binding.plural, NAME
                 )
@@ -217,11 +223,11 @@ class ScenarioRunner:
                 recorder.hold(observed.quiet_until)
         else:
             if scenario.actions.restart_after and recorder.wait_for_attempt(
-                scenario.actions.restart_after, deadline
+                scenario.actions.restart_after, until
             ):
                 self.control.restart_controller()
                 observed.restarted_at = time.time()
-            observed.terminal_at = recorder.wait_terminal(deadline)
+            observed.terminal_at = recorder.wait_terminal(until)
             if observed.terminal_at is not None:
                 observed.quiet_until = observed.terminal_at + quiet
                 recorder.hold(observed.quiet_until)
@@ -319,6 +325,7 @@ class Toucher:
         self._api, self._binding, self._namespace, self._every = api, binding, namespace, every
         self._stop = threading.Event()
         self.count = 0
+        self.error: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"touch-{namespace}", daemon=True)
 
     def start(self) -> Toucher:
@@ -337,7 +344,8 @@ class Toucher:
                     NAME,
                     patch,
                 )
-            except ApiException:
+            except ApiException as err:
+                self.error = f"HTTP {err.status} {err.reason}"
                 continue
             self.count += 1
 

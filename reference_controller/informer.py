@@ -54,7 +54,7 @@ class Informer:
         self._stop.set()
         response = self._response
         if response is not None:
-            response.release_conn()
+            response.shutdown()  # unblocks the read in progress, unlike release_conn()
         self._thread.join(5)
 
     def _call(self, **kwargs: Any) -> Any:
@@ -117,6 +117,7 @@ class Informer:
                 self._on_change(key)
         finally:
             self._response = None
+            response.close()  # never hand a half-read stream back to the pool
             response.release_conn()
         return resource_version
 

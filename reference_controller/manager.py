@@ -40,8 +40,8 @@ class Manager:
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop taking work; let in-flight rounds finish so their status is written."""
-        self.informer.stop()
         self.queue.shutdown()
+        self.informer.stop()
         deadline = time.monotonic() + grace
         for worker in self.workers:
             worker.join(max(deadline - time.monotonic(), 0))

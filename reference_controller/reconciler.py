@@ -27,7 +27,8 @@ from reference_controller.timefmt import format_time
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 1024
-WRITE_RETRIES = 5
+WRITE_PATIENCE = 30.0
+"""Seconds to keep re-reading and re-writing on conflicts: the round is delivered already."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ class Reconciler:
             deliver(delivery)
         except DeliveryError as err:
             error = err
+        except Exception as err:  # a channel's bug must not discard the round's other deliveries
+            error = DeliveryError(f"unexpected {type(err).__name__}: {err}")
         duration = time.time() - started
         log.info(
             "delivery attempt",
@@ -131,7 +134,8 @@ class Reconciler:
 
     def write_status(self, key: str, obj: Object, attempts: list[Attempt]) -> Object | None:
         """Record a round's attempts in one write; re-read on conflict instead of re-delivering."""
-        for _ in range(WRITE_RETRIES):
+        deadline = time.monotonic() + WRITE_PATIENCE
+        while time.monotonic() < deadline:
             body = dict(obj, status=self.next_status(obj, attempts))
             meta = obj["metadata"]
             try:

@@ -100,26 +100,33 @@ class StatusRecorder:
                 self.terminal_at = received
             self._cond.notify_all()
 
-    def wait_terminal(self, timeout: float) -> float | None:
-        """The arrival time of the first terminal write, or None if none came in time."""
+    def _raise_error(self) -> None:
+        """A watch that died (or a write the binding could not read) must not pass as quiet."""
+        if self._error is not None:
+            raise self._error
+
+    def wait_terminal(self, until: float) -> float | None:
+        """The arrival time of the first terminal write, or None if none came by ``until``."""
         with self._cond:
-            self._cond.wait_for(lambda: self.terminal_at is not None or self._stopped, timeout)
-            if self._error is not None:
-                raise self._error
+            self._cond.wait_for(lambda: self.terminal_at is not None or self._stopped, until - time.time())
+            self._raise_error()
             return self.terminal_at
 
-    def wait_for_attempt(self, key: tuple[str, int], timeout: float) -> bool:
-        """Wait until a write records attempt ``key`` = (channel, number)."""
+    def wait_for_attempt(self, key: tuple[str, int], until: float) -> bool:
+        """Wait until a write records attempt ``key`` = (channel, number), at the latest ``until``."""
         with self._cond:
-            return self._cond.wait_for(
-                lambda: self._stopped or any(key in w.attempts for w in self.writes), timeout
-            ) and any(key in w.attempts for w in self.writes)
+            self._cond.wait_for(
+                lambda: self._stopped or any(key in w.attempts for w in self.writes), until - time.time()
+            )
+            self._raise_error()
+            return any(key in w.attempts for w in self.writes)
 
     def hold(self, until: float) -> None:
         """Keep recording until the wall-clock time ``until`` (a "consistently" window)."""
         with self._cond:
             while not self._stopped and (remaining := until - time.time()) > 0:
                 self._cond.wait(remaining)
+            self._raise_error()
 
     def stop(self) -> None:
         with self._cond:

@@ -176,7 +176,11 @@ def test_wrong_terminal_phase_and_no_terminal_phase() -> None:
 
 def test_counter_must_match_the_attempts() -> None:
     observed = observe(good_readonly())
+    observed.exposed = {"totalAttempts"}
+    assert checks.evaluate(READONLY, observed, TOL).passed
     observed.total_attempts = 4
+    assert requirements(checks.evaluate(READONLY, observed, TOL)) == ["NR-STATUS-COUNTERS"]
+    observed.total_attempts = None
     assert requirements(checks.evaluate(READONLY, observed, TOL)) == ["NR-STATUS-COUNTERS"]
 
 
@@ -316,12 +320,12 @@ def test_an_attempt_must_not_start_before_the_previous_one_ended() -> None:
 
 def test_ready_condition_and_generation_must_match_the_phase() -> None:
     observed = observe(good_readonly())
+    observed.exposed = {"conditions", "observedGeneration"}
     observed.generation, observed.observed_generation, observed.ready = 1, 1, "False"
     assert checks.evaluate(READONLY, observed, TOL).passed
-    observed.ready = "True"
-    assert requirements(checks.evaluate(READONLY, observed, TOL)) == ["NR-STATUS-CONDITIONS"]
-    observed.ready, observed.observed_generation = "False", 0
-    assert requirements(checks.evaluate(READONLY, observed, TOL)) == ["NR-STATUS-CONDITIONS"]
+    for ready, generation in (("True", 1), (None, 1), ("False", 0), ("False", None)):
+        observed.ready, observed.observed_generation = ready, generation
+        assert requirements(checks.evaluate(READONLY, observed, TOL)) == ["NR-STATUS-CONDITIONS"]
 
 
 def test_completion_time_is_required_when_exposed_and_not_before_the_last_attempt() -> None:
