@@ -15,8 +15,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from fixtures.jsonhttp import BackgroundServer, JsonHandler
 
 
 class ControlError(RuntimeError):
@@ -64,55 +65,32 @@ class Leases:
             self._cond.notify_all()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent."""
-
-    def _reply(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
+class _Handler(JsonHandler):
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        request = json.loads(self.rfile.read(length) or b"{}")
-        control = self.server.control
+        request = json.loads(self.body() or b"{}")
+        control: RunControl = self.context
         if self.path in ("/leases/acquire", "/leases/release"):
             exclusive = bool(request.get("exclusive"))
             if self.path.endswith("release"):
                 control.leases.release(exclusive)
-                self._reply(200, {})
+                self.reply(200, {})
             elif control.leases.acquire(exclusive, float(request.get("timeout", 60))):
-                self._reply(200, {})
+                self.reply(200, {})
             else:
-                self._reply(408, {"error": "lease not granted in time"})
+                self.reply(408, {"error": "lease not granted in time"})
         elif self.path == "/controller/restart":
             if control.restart is None:
-                self._reply(
-                    409, {"error": "the suite did not launch the controller, so it cannot restart it"}
-                )
+                self.reply(409, {"error": "the suite did not launch the controller, so it cannot restart it"})
             else:
-                self._reply(200, {"pid": control.restart()})
+                self.reply(200, {"pid": control.restart()})
         else:
-            self._reply(404, {"error": f"no such endpoint {self.path}"})
+            self.reply(404, {"error": f"no such endpoint {self.path}"})
 
     def do_GET(self) -> None:
         if self.path == "/controller":
-            self._reply(200, {"alive": self.server.control.alive()})
+            self.reply(200, {"alive": self.context.alive()})
         else:
-            self._reply(404, {"error": f"no such endpoint {self.path}"})
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 1024
-    control: RunControl
+            self.reply(404, {"error": f"no such endpoint {self.path}"})
 
 
 class RunControl:
@@ -120,23 +98,18 @@ class RunControl:
         self.leases = Leases()
         self.restart = restart
         self.alive = alive
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.control = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="run-control", daemon=True)
+        self._server = BackgroundServer(_Handler, self, "run-control")
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def start(self) -> RunControl:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.stop()
 
 
 class ControlClient:

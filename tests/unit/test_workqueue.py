@@ -34,25 +34,21 @@ def test_a_key_added_while_processing_waits_for_done(queue: WorkQueue) -> None:
     assert queue.get() == "a"
 
 
-def test_delayed_add_arrives_and_earliest_delay_wins(queue: WorkQueue) -> None:
-    queue.add_after("a", 30.0)
-    queue.add_after("a", 0.05)
+def get_within(queue: WorkQueue, seconds: float) -> list[str]:
+    """What a worker gets from the queue within ``seconds`` (nothing if it is still waiting)."""
     got: list[str] = []
-    reader = threading.Thread(target=lambda: got.append(queue.get()))
+    reader = threading.Thread(target=lambda: got.append(queue.get()), daemon=True)
     reader.start()
-    reader.join(5)
-    assert got == ["a"]
+    reader.join(seconds)
+    return got
+
+
+@pytest.mark.parametrize("delays", [(30.0, 0.05), (0.05, 30.0)], ids=["earlier-second", "earlier-first"])
+def test_the_earliest_delayed_add_wins(queue: WorkQueue, delays: tuple[float, float]) -> None:
+    for delay in delays:
+        queue.add_after("a", delay)
+    assert get_within(queue, 5) == ["a"]
     assert queue.pending_delays() == 0
-
-
-def test_a_later_delay_does_not_postpone_an_earlier_one(queue: WorkQueue) -> None:
-    queue.add_after("a", 0.05)
-    queue.add_after("a", 30.0)
-    got: list[str] = []
-    reader = threading.Thread(target=lambda: got.append(queue.get()))
-    reader.start()
-    reader.join(5)
-    assert got == ["a"]
 
 
 def test_forget_drops_a_delayed_add(queue: WorkQueue) -> None:
