@@ -33,18 +33,23 @@ class DeliveryError(Exception):
         self.retry_after = retry_after
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header, given as seconds or as an HTTP date."""
+MAX_RETRY_AFTER = 86400.0
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds from a Retry-After header (delay-seconds or an HTTP date, RFC 9110), capped at a
+    day so that a receiver cannot park a channel forever; None when it cannot be read."""
     if not value:
         return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-    except (TypeError, ValueError):
-        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, IndexError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True)
@@ -129,5 +134,5 @@ def _webhook(delivery: Delivery) -> None:
     if 200 <= response.status < 300:
         return
     retryable = response.status >= 500 or response.status in (408, 429)
-    wait = _retry_after(response.headers.get("Retry-After")) if response.status in (429, 503) else None
+    wait = retry_after_seconds(response.headers.get("Retry-After")) if response.status in (429, 503) else None
     raise DeliveryError(f"POST {settings['url']}: HTTP {response.status}", retryable, wait)
