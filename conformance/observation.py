@@ -46,7 +46,6 @@ class Observed:
     """Channels whose successful deliveries are seen outside (console, file)."""
     final_phase: str | None = None
     terminal_at: float | None = None
-    quiet_until: float | None = None
     generation: int | None = None
     observed_generation: int | None = None
     ready: str | None = None

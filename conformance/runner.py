@@ -212,15 +212,13 @@ class ScenarioRunner:
         tolerances = self.context.tolerances
         observed = Observed(created=created, exposed=self.binding.exposed)
         until = created + oracle.deadline(scenario, tolerances)
-        quiet = oracle.quiet_window(scenario, tolerances)
         if scenario.actions.delete_after:
             if recorder.wait_for_attempt(scenario.actions.delete_after, until):
                 self.custom.delete_namespaced_custom_object(
                     self.binding.group, self.binding.version, namespace, self.binding.plural, NAME
                 )
                 observed.deleted_at = time.time()
-                observed.quiet_until = observed.deleted_at + quiet
-                recorder.hold(observed.quiet_until)
+            settled = observed.deleted_at
         else:
             if scenario.actions.restart_after and recorder.wait_for_attempt(
                 scenario.actions.restart_after, until
@@ -228,9 +226,9 @@ class ScenarioRunner:
                 self.control.restart_controller()
                 observed.restarted_at = time.time()
             observed.terminal_at = recorder.wait_terminal(until)
-            if observed.terminal_at is not None:
-                observed.quiet_until = observed.terminal_at + quiet
-                recorder.hold(observed.quiet_until)
+            settled = observed.terminal_at
+        if settled is not None:
+            recorder.hold(settled + oracle.quiet_window(scenario, tolerances))
         latest = recorder.latest or {}
         observed.writes = list(recorder.writes)
         if latest:

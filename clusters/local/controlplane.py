@@ -204,9 +204,6 @@ class LocalControlPlane:
         _, body = self._get("/version", context)
         return str(json.loads(body).get("gitVersion", "unknown"))
 
-    def process(self, name: str) -> ManagedProcess:
-        return next(p for p in self.processes if p.name == name)
-
     def _stop_processes(self) -> None:
         for process in reversed(self.processes):
             process.stop()
