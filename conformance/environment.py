@@ -139,13 +139,14 @@ class RunEnvironment:
             "kubeconfig": shlex.quote(str(cluster.kubeconfig)),
             "context": shlex.quote(cluster.context or ""),
             "python": shlex.quote(sys.executable),
+            "workdir": shlex.quote(str(self.workdir)),
         }
         try:
             argv = shlex.split(self.settings.controller_cmd.format(**values))
         except (KeyError, ValueError) as err:
             raise SetupError(
                 f"The controller command {self.settings.controller_cmd!r} is invalid: {err}; "
-                "it may use {kubeconfig}, {context} and {python}."
+                "it may use {kubeconfig}, {context}, {python} and {workdir}."
             ) from err
         if not argv or shutil.which(argv[0]) is None:
             raise SetupError(f"The controller command {argv[:1]} was not found.")

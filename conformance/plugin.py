@@ -30,7 +30,9 @@ from conformance.tolerances import Tolerances
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BINDING = PACKAGE_ROOT / "fixtures" / "bindings" / "reference"
 DEFAULT_SCENARIOS = PACKAGE_ROOT / "fixtures" / "scenarios"
-DEFAULT_CONTROLLER = "{python} -m reference_controller --kubeconfig {kubeconfig}"
+DEFAULT_CONTROLLER = (
+    "{python} -m reference_controller --kubeconfig {kubeconfig} --file-root {workdir} --metrics-bind-address 0"
+)
 RESULT_PROPERTY = "nc_result"
 SCENARIO_PROPERTY = "nc_scenario"
 CONTEXT_KEY = pytest.StashKey[RunContext]()
@@ -42,8 +44,9 @@ _OPTIONS: list[tuple[str, str, Any]] = [
     ("context", "kubeconfig context for --nc-cluster=existing", None),
     (
         "controller-cmd",
-        "command that runs the controller under test; may use {kubeconfig}, {context} and "
-        "{python}; empty when the controller is already running",
+        "command that runs the controller under test; may use {kubeconfig}, {context}, {python} "
+        "and {workdir} (the run's work folder, below which file channels write); empty when the "
+        "controller is already running",
         DEFAULT_CONTROLLER,
     ),
     ("binding", "binding folder that maps scenarios onto the controller's API", str(DEFAULT_BINDING)),

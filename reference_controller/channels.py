@@ -1,18 +1,18 @@
 """Delivery to console, file and webhook channels.
 
-Each function raises ``DeliveryError`` on failure, saying whether a retry can help.
+Each channel raises ``DeliveryError`` on failure, saying whether a retry can help.
 File-system errors such as a read-only directory are retryable: the volume may be
-remounted or fixed by an operator, and the retry policy bounds the cost.
+remounted or fixed by an operator, and the retry policy bounds the cost. A file
+directory that leads outside the file root is not: no retry makes it safe.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,6 +20,8 @@ from typing import Any
 import urllib3
 
 from reference_controller.api import Object
+from reference_controller.credentials import CredentialError
+from reference_controller.fileroot import Escape, FileRoot
 from reference_controller.timefmt import parse_duration
 
 _stdout_lock = threading.Lock()
@@ -79,16 +81,47 @@ class Delivery:
         return f"{self.uid}/{self.channel['name']}"
 
 
-def deliver(delivery: Delivery) -> None:
-    kind = delivery.channel["type"]
-    if kind == "console":
-        _console(delivery)
-    elif kind == "file":
-        _file(delivery)
-    elif kind == "webhook":
-        _webhook(delivery)
-    else:
-        raise DeliveryError(f"unknown channel type {kind!r}", retryable=False)
+Credentials = Callable[[str, Object], str]
+"""Reads the value a ``secretRef`` names, in a namespace; raises CredentialError."""
+
+
+class Channels:
+    """Delivers one attempt to a channel of any type."""
+
+    def __init__(self, file_root: FileRoot, credentials: Credentials) -> None:
+        self.file_root = file_root
+        self.credentials = credentials
+
+    def deliver(self, delivery: Delivery) -> None:
+        kind = delivery.channel["type"]
+        if kind == "console":
+            _console(delivery)
+        elif kind == "file":
+            self._file(delivery)
+        elif kind == "webhook":
+            self._webhook(delivery)
+        else:
+            raise DeliveryError(f"unknown channel type {kind!r}", retryable=False)
+
+    def _file(self, delivery: Delivery) -> None:
+        directory = delivery.channel["file"]["directory"]
+        name = f"{delivery.namespace}.{delivery.name}.{delivery.channel['name']}.json"
+        try:
+            self.file_root.write(directory, name, json.dumps(delivery.payload()).encode())
+        except Escape as err:
+            raise DeliveryError(str(err), retryable=False) from err
+        except OSError as err:
+            raise DeliveryError(f"writing to {directory}: {err.strerror or err}") from err
+
+    def _webhook(self, delivery: Delivery) -> None:
+        ref = delivery.channel["webhook"].get("secretRef")
+        token = None
+        if ref is not None:
+            try:
+                token = self.credentials(delivery.namespace, ref)
+            except CredentialError as err:
+                raise DeliveryError(str(err)) from None
+        _webhook(delivery, token)
 
 
 def _console(delivery: Delivery) -> None:
@@ -98,35 +131,22 @@ def _console(delivery: Delivery) -> None:
         sys.stdout.flush()
 
 
-def _file(delivery: Delivery) -> None:
-    directory = delivery.channel["file"]["directory"]
-    target = os.path.join(directory, f"{delivery.namespace}.{delivery.name}.{delivery.channel['name']}.json")
-    try:
-        fd, temporary = tempfile.mkstemp(dir=directory, prefix=".delivery-")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(delivery.payload(), handle)
-            os.replace(temporary, target)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as err:
-        raise DeliveryError(f"writing to {directory}: {err.strerror or err}") from err
-
-
-def _webhook(delivery: Delivery) -> None:
+def _webhook(delivery: Delivery, token: str | None) -> None:
     settings = delivery.channel["webhook"]
     timeout = parse_duration(settings.get("timeout", "5s"))
+    headers = {
+        "Content-Type": "application/json",
+        "Idempotency-Key": delivery.idempotency_key,
+        "X-Notification-Attempt": str(delivery.attempt),
+    }
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     try:
         response = _http.request(
             "POST",
             settings["url"],
             body=json.dumps(delivery.payload()).encode(),
-            headers={
-                "Content-Type": "application/json",
-                "Idempotency-Key": delivery.idempotency_key,
-                "X-Notification-Attempt": str(delivery.attempt),
-            },
+            headers=headers,
             timeout=urllib3.Timeout(total=timeout),
         )
     except urllib3.exceptions.HTTPError as err:

@@ -7,6 +7,7 @@ import threading
 import time
 
 from reference_controller.informer import Informer
+from reference_controller.metrics import Metrics
 from reference_controller.reconciler import Reconciler
 from reference_controller.workqueue import ShutDown, WorkQueue
 
@@ -16,6 +17,35 @@ ERROR_BACKOFF_INITIAL = 0.5
 ERROR_BACKOFF_MAX = 30.0
 
 
+class Gate:
+    """Whether workers may take work: open while this replica leads (always, without election)."""
+
+    def __init__(self, is_open: bool) -> None:
+        self._cond = threading.Condition()
+        self._open = is_open
+        self._closed_for_good = False
+
+    def set(self, is_open: bool) -> None:
+        with self._cond:
+            self._open = is_open
+            self._cond.notify_all()
+
+    def close_for_good(self) -> None:
+        with self._cond:
+            self._open, self._closed_for_good = False, True
+            self._cond.notify_all()
+
+    def is_open(self) -> bool:
+        with self._cond:
+            return self._open
+
+    def wait(self) -> bool:
+        """Block until open (True) or closed for good (False)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._open or self._closed_for_good)
+            return self._open
+
+
 class Manager:
     def __init__(
         self,
@@ -23,9 +53,13 @@ class Manager:
         informer_factory: type[Informer],
         workers: int,
         namespace: str | None = None,
+        gate: Gate | None = None,
     ) -> None:
         self.queue = WorkQueue()
         self.reconciler = reconciler
+        self.metrics: Metrics = reconciler.metrics
+        self.metrics.watch_queue(lambda: len(self.queue), self.queue.pending_delays)
+        self.gate = gate or Gate(True)
         self.informer = informer_factory(reconciler.api, self.queue.add, namespace)
         self.workers = [
             threading.Thread(target=self._work, name=f"worker-{i}", daemon=True) for i in range(workers)
@@ -38,37 +72,54 @@ class Manager:
         for worker in self.workers:
             worker.start()
 
-    def stop(self, grace: float = 10.0) -> None:
-        """Stop taking work; let in-flight rounds finish so their status is written."""
+    def ready(self) -> bool:
+        return self.informer.synced.is_set()
+
+    def stop(self, grace: float = 10.0) -> bool:
+        """Stop taking work; let in-flight rounds finish so their status is written.
+
+        True when every worker finished within ``grace`` seconds."""
+        self.gate.close_for_good()
         self.queue.shutdown()
-        self.informer.stop()
         deadline = time.monotonic() + grace
         for worker in self.workers:
             worker.join(max(deadline - time.monotonic(), 0))
+        self.informer.stop()
+        return not any(worker.is_alive() for worker in self.workers)
 
     def _work(self) -> None:
-        while True:
+        while self.gate.wait():
             try:
                 key = self.queue.get()
             except ShutDown:
                 return
+            if not self.gate.is_open():  # leadership was lost while this worker waited for a key
+                self.queue.done(key)
+                self.queue.add(key)
+                continue
             try:
-                started = time.monotonic()
-                requeue = self.reconciler.reconcile(key)
-                log.debug(
-                    "reconciled", extra={"notification": key, "seconds": round(time.monotonic() - started, 4)}
-                )
-                with self._lock:
-                    self._failures.pop(key, None)
-                if requeue is None:
-                    self.queue.forget(key)
-                else:
-                    self.queue.add_after(key, requeue)
-            except Exception:
-                with self._lock:
-                    failures = self._failures[key] = self._failures.get(key, 0) + 1
-                delay = min(ERROR_BACKOFF_INITIAL * 2 ** (failures - 1), ERROR_BACKOFF_MAX)
-                log.exception("reconcile failed; retrying", extra={"notification": key, "retry_in": delay})
-                self.queue.add_after(key, delay)
+                self._reconcile(key)
             finally:
                 self.queue.done(key)
+
+    def _reconcile(self, key: str) -> None:
+        started = time.monotonic()
+        try:
+            requeue = self.reconciler.reconcile(key)
+        except Exception:
+            self.metrics.reconcile.labels("error").observe(time.monotonic() - started)
+            with self._lock:
+                failures = self._failures[key] = self._failures.get(key, 0) + 1
+            delay = min(ERROR_BACKOFF_INITIAL * 2 ** (failures - 1), ERROR_BACKOFF_MAX)
+            log.exception("reconcile failed; retrying", extra={"notification": key, "retry_in": delay})
+            self.queue.add_after(key, delay)
+            return
+        seconds = time.monotonic() - started
+        self.metrics.reconcile.labels("success").observe(seconds)
+        log.debug("reconciled", extra={"notification": key, "seconds": round(seconds, 4)})
+        with self._lock:
+            self._failures.pop(key, None)
+        if requeue is None:
+            self.queue.forget(key)
+        else:
+            self.queue.add_after(key, requeue)

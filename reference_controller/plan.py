@@ -16,6 +16,13 @@ from reference_controller.timefmt import format_time, parse_duration, parse_time
 
 PENDING, RETRYING, DELIVERED, EXHAUSTED = "Pending", "Retrying", "Delivered", "Exhausted"
 
+RECORDS_PER_CHANNEL = 10
+"""``deliveryAttempts`` keeps a channel's first attempt and its latest ``RECORDS_PER_CHANNEL - 1``.
+
+The guard needs only the number of attempts made, which the channel summary carries, and
+the last attempt, which is always kept: trimming the middle never changes what is due.
+"""
+
 
 @dataclass(frozen=True)
 class ChannelState:
@@ -38,11 +45,25 @@ def nominal_backoff(policy: Object, attempts_made: int) -> float:
     return float(min(initial * multiplier ** (attempts_made - 1), ceiling))
 
 
-def channel_states(spec: Object, status: Object) -> list[ChannelState]:
+def attempt_counts(spec: Object, status: Object) -> dict[str, int]:
+    """Attempts made per channel: the summary's count, or the records' where they hold more."""
+    records = status.get("deliveryAttempts") or []
+    summaries = {c["name"]: c for c in status.get("channels") or []}
+    counts = {}
+    for channel in spec["channels"]:
+        name = channel["name"]
+        kept = sum(1 for a in records if a["channel"] == name)
+        counts[name] = max(kept, int(summaries.get(name, {}).get("attempts", 0)))
+    return counts
+
+
+def channel_states(spec: Object, status: Object, counts: dict[str, int] | None = None) -> list[ChannelState]:
+    """Each channel's state; ``counts`` overrides the attempts made (records not yet summarised)."""
     policy = spec["retryPolicy"]
     jitter = policy.get("jitterPercent", 0) / 100
     attempts = status.get("deliveryAttempts") or []
     recorded = {c["name"]: c for c in status.get("channels") or []}
+    made = attempt_counts(spec, status) if counts is None else counts
     states = []
     for channel in spec["channels"]:
         name = channel["name"]
@@ -50,19 +71,31 @@ def channel_states(spec: Object, status: Object) -> list[ChannelState]:
         if not mine:
             states.append(ChannelState(name, 0, PENDING, None, 0.0))
             continue
-        last = mine[-1]
+        last, count = mine[-1], made[name]
         last_time = parse_time(last["timestamp"])
         if any(a["outcome"] == api.SUCCESS for a in mine):
-            states.append(ChannelState(name, len(mine), DELIVERED, last_time, None))
-        elif len(mine) >= policy["maxAttempts"] or last.get("retryable") is False:
-            states.append(ChannelState(name, len(mine), EXHAUSTED, last_time, None))
+            states.append(ChannelState(name, count, DELIVERED, last_time, None))
+        elif count >= policy["maxAttempts"] or last.get("retryable") is False:
+            states.append(ChannelState(name, count, EXHAUSTED, last_time, None))
         else:
-            backoff = nominal_backoff(policy, len(mine)) * (1 - jitter)
+            backoff = nominal_backoff(policy, count) * (1 - jitter)
             earliest = last_time + max(backoff, float(last.get("retryAfterSeconds", 0.0)))
             drawn = recorded.get(name, {}).get("nextAttemptTime")
             due = max(parse_time(drawn), earliest) if drawn else earliest
-            states.append(ChannelState(name, len(mine), RETRYING, last_time, due))
+            states.append(ChannelState(name, count, RETRYING, last_time, due))
     return states
+
+
+def bounded(records: list[Object]) -> list[Object]:
+    """The records to keep, in order: per channel the first and the latest ones."""
+    positions: dict[str, list[int]] = {}
+    for index, record in enumerate(records):
+        positions.setdefault(record["channel"], []).append(index)
+    keep = set()
+    for indexes in positions.values():
+        keep.add(indexes[0])
+        keep.update(indexes[-(RECORDS_PER_CHANNEL - 1) :])
+    return [record for index, record in enumerate(records) if index in keep]
 
 
 def summaries(spec: Object, states: list[ChannelState], previous: Object, rng: random.Random) -> list[Object]:

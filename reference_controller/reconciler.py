@@ -21,7 +21,11 @@ from kubernetes.client.exceptions import ApiException
 
 from reference_controller import api, plan
 from reference_controller.api import Object
-from reference_controller.channels import Delivery, DeliveryError, deliver
+from reference_controller.channels import Channels, Delivery, DeliveryError
+from reference_controller.credentials import SecretReader
+from reference_controller.events import EventRecorder
+from reference_controller.fileroot import DEFAULT_FILE_ROOT, FileRoot
+from reference_controller.metrics import PERMANENT_FAILURE, RETRYABLE_FAILURE, SUCCESS, Metrics
 from reference_controller.timefmt import format_time
 
 log = logging.getLogger(__name__)
@@ -56,8 +60,20 @@ class Attempt:
 
 
 class Reconciler:
-    def __init__(self, api_client: client.CustomObjectsApi, max_parallel_deliveries: int = 16) -> None:
+    def __init__(
+        self,
+        api_client: client.CustomObjectsApi,
+        max_parallel_deliveries: int = 16,
+        *,
+        channels: Channels | None = None,
+        metrics: Metrics | None = None,
+        events: EventRecorder | None = None,
+    ) -> None:
         self.api = api_client
+        core = client.CoreV1Api(api_client.api_client)
+        self.channels = channels or Channels(FileRoot(DEFAULT_FILE_ROOT), SecretReader(core).value)
+        self.metrics = metrics or Metrics()
+        self.events = events or EventRecorder(core)
         self.pool = ThreadPoolExecutor(max_parallel_deliveries, thread_name_prefix="deliver")
         self.rng = random.Random()
 
@@ -114,19 +130,24 @@ class Reconciler:
         started = time.time()
         error: DeliveryError | None = None
         try:
-            deliver(delivery)
+            self.channels.deliver(delivery)
         except DeliveryError as err:
             error = err
         except Exception as err:  # a channel's bug must not discard the round's other deliveries
             error = DeliveryError(f"unexpected {type(err).__name__}: {err}")
         duration = time.time() - started
-        log.info(
+        outcome = SUCCESS if error is None else RETRYABLE_FAILURE if error.retryable else PERMANENT_FAILURE
+        self.metrics.attempts.labels(channel["type"], outcome).inc()
+        log.log(
+            logging.INFO if error is None else logging.WARNING,
             "delivery attempt",
             extra={
                 "notification": api.key_of(obj),
                 "channel": channel["name"],
+                "channel_type": channel["type"],
                 "attempt": number,
-                "outcome": "success" if error is None else "failure",
+                "outcome": outcome,
+                "seconds": round(duration, 4),
                 "error": str(error) if error else None,
             },
         )
@@ -139,7 +160,7 @@ class Reconciler:
             body = dict(obj, status=self.next_status(obj, attempts))
             meta = obj["metadata"]
             try:
-                return cast(
+                written = cast(
                     Object,
                     self.api.replace_namespaced_custom_object_status(
                         api.GROUP, api.VERSION, meta["namespace"], api.PLURAL, meta["name"], body
@@ -148,25 +169,45 @@ class Reconciler:
             except ApiException as err:
                 if err.status != 409:
                     raise
+            else:
+                self.written(obj, written, attempts)
+                return written
             fresh = self.read(key)
             if fresh is None:
                 return None
             obj = fresh
         raise RuntimeError(f"{key}: status write kept conflicting; the round's attempts are lost")
 
+    def written(self, before: Object, after: Object, attempts: list[Attempt]) -> None:
+        """Account for a status write: retries it scheduled, and the phase change it made."""
+        types = {c["name"]: c["type"] for c in after["spec"]["channels"]}
+        states = {c["name"]: c["state"] for c in after["status"].get("channels") or []}
+        for attempt in attempts:
+            if attempt.error is not None and states.get(attempt.channel) == plan.RETRYING:
+                self.metrics.retries.labels(types[attempt.channel]).inc()
+        old, new = (before.get("status") or {}).get("phase"), after["status"].get("phase")
+        if new != old and new is not None:
+            self.metrics.phase_changes.labels(new).inc()
+            log.info("phase changed", extra={"notification": api.key_of(after), "from": old, "phase": new})
+            self.events.phase_changed(after, after["status"])
+
     def next_status(self, obj: Object, attempts: list[Attempt]) -> Object:
         spec, previous = obj["spec"], obj.get("status") or {}
         recorded = list(previous.get("deliveryAttempts") or [])
+        counts = plan.attempt_counts(spec, previous)
         seen = {(a["channel"], a["attempt"]) for a in recorded}
-        recorded += [a.record() for a in attempts if (a.channel, a.number) not in seen]
-        states = plan.channel_states(spec, {**previous, "deliveryAttempts": recorded})
+        for attempt in attempts:
+            if (attempt.channel, attempt.number) not in seen:
+                recorded.append(attempt.record())
+                counts[attempt.channel] = counts.get(attempt.channel, 0) + 1
+        states = plan.channel_states(spec, {**previous, "deliveryAttempts": recorded}, counts)
         phase = plan.phase_of(states)
         status: Object = {
             "phase": phase,
             "observedGeneration": obj["metadata"].get("generation"),
-            "totalAttempts": len(recorded),
+            "totalAttempts": sum(counts.values()),
             "channelCount": len(states),
-            "deliveryAttempts": recorded,
+            "deliveryAttempts": plan.bounded(recorded),
             "channels": plan.summaries(spec, states, previous, self.rng),
             "conditions": [self.ready_condition(obj, previous, phase)],
         }

@@ -66,7 +66,10 @@ def run_suite(
 
 
 def broken(defect: str) -> str:
-    return f"--nc-controller-cmd={{python}} -m tests.broken_controllers {defect} --kubeconfig {{kubeconfig}}"
+    return (
+        f"--nc-controller-cmd={{python}} -m tests.broken_controllers {defect} --kubeconfig {{kubeconfig}} "
+        "--file-root {workdir} --metrics-bind-address 0"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,94 @@
+"""Kubernetes Events (core/v1) on phase changes, the way ``kubectl describe`` shows them.
+
+One Event per phase change, named after the notification, its uid and the phase: a
+change reported again (after a crash, or a re-write on conflict) patches the same
+Event instead of adding another one.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from reference_controller import api
+from reference_controller.api import Object
+from reference_controller.timefmt import format_time
+
+log = logging.getLogger(__name__)
+
+COMPONENT = "notification-controller"
+WARNING_PHASES = frozenset({api.PARTIALLY_SENT, api.FAILED})
+REQUEST_TIMEOUT = 5.0
+
+
+def event_name(obj: Object, phase: str) -> str:
+    meta = obj["metadata"]
+    return f"{meta['name'][:200].rstrip('.-')}.{meta['uid'][:8]}.{phase.lower()}"
+
+
+def phase_message(status: Object) -> str:
+    """One sentence on where each channel stands, for a person reading ``kubectl describe``."""
+    phase = status["phase"]
+    parts = []
+    for summary in status.get("channels") or []:
+        text = f"{summary['name']} {summary['state'].lower()} after {summary['attempts']} attempt(s)"
+        if summary.get("nextAttemptTime"):
+            text += f", next at {summary['nextAttemptTime']}"
+        parts.append(text)
+    return f"{phase}: {'; '.join(parts)}"[:1024]
+
+
+class EventRecorder:
+    def __init__(self, core: client.CoreV1Api, instance: str = "") -> None:
+        self._core: Any = core  # the Event body is a plain dict, as the API spells it
+        self._instance = instance or socket.gethostname()
+
+    def phase_changed(self, obj: Object, status: Object) -> None:
+        """Report that ``obj`` entered ``status['phase']``; failures are logged, never raised."""
+        meta = obj["metadata"]
+        phase = status["phase"]
+        now = format_time(time.time())
+        name = event_name(obj, phase)
+        body = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": name, "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": f"{api.GROUP}/{api.VERSION}",
+                "kind": "NotificationRequest",
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "reason": phase,
+            "message": phase_message(status),
+            "type": "Warning" if phase in WARNING_PHASES else "Normal",
+            "source": {"component": COMPONENT, "host": self._instance},
+            "reportingComponent": f"{api.GROUP}/{COMPONENT}",
+            "reportingInstance": self._instance,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        try:
+            self._create_or_touch(meta["namespace"], name, body, now)
+        except Exception as err:  # an Event is a courtesy; the status is the record
+            log.warning(
+                "could not record event",
+                extra={"notification": api.key_of(obj), "phase": phase, "error": str(err)},
+            )
+
+    def _create_or_touch(self, namespace: str, name: str, body: Object, now: str) -> None:
+        try:
+            self._core.create_namespaced_event(namespace, body, _request_timeout=REQUEST_TIMEOUT)
+        except ApiException as err:
+            if err.status != 409:
+                raise
+            patch = {"lastTimestamp": now, "message": body["message"]}
+            self._core.patch_namespaced_event(name, namespace, patch, _request_timeout=REQUEST_TIMEOUT)
