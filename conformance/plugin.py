@@ -30,7 +30,10 @@ from conformance.tolerances import Tolerances
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BINDING = PACKAGE_ROOT / "fixtures" / "bindings" / "reference"
 DEFAULT_SCENARIOS = PACKAGE_ROOT / "fixtures" / "scenarios"
-DEFAULT_CONTROLLER = "{python} -m reference_controller --kubeconfig {kubeconfig} --file-root {workdir} --metrics-bind-address 0"
+DEFAULT_CONTROLLER = (
+    "{python} -m reference_controller --kubeconfig {kubeconfig} "
+    "--file-root {workdir} --metrics-bind-address 0"
+)
 RESULT_PROPERTY = "nc_result"
 SCENARIO_PROPERTY = "nc_scenario"
 CONTEXT_KEY = pytest.StashKey[RunContext]()
