@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client, watch
+from prometheus_client.parser import text_string_to_metric_families
 
 from fixtures.sink import SinkClient
 from tests.e2e.reference.conftest import (
@@ -121,3 +125,95 @@ def test_one_replica_delivers_and_the_other_takes_over_after_kill(
 
 def _phases(latest: dict[str, dict[str, Any]], prefix: str) -> set[str | None]:
     return {(o.get("status") or {}).get("phase") for name, o in latest.items() if name.startswith(prefix)}
+
+
+def test_sigterm_finishes_the_round_and_hands_the_lease_over_at_once(
+    start_controller: Callable[..., Controller],
+    custom: client.CustomObjectsApi,
+    api_client: client.ApiClient,
+    namespace: str,
+    sink: SinkClient,
+) -> None:
+    coordination = client.CoordinationV1Api(api_client)
+    replicas = [start_controller(*replica_args(namespace)) for _ in range(2)]  # 15s lease, 10s deadline
+    identities = [identity(r) for r in replicas]
+    wait_lease(coordination, namespace, lambda holder: holder in identities)
+    lease: Any = coordination.read_namespaced_lease(LEASE, namespace)
+    leader = identities.index(lease.spec.holder_identity)
+    first, second = replicas[leader], replicas[1 - leader]
+
+    path = f"{namespace}/slow"
+    sink.script(path, [{"status": 200, "delaySeconds": 2}])
+    manifest = notification("slow", [webhook("hook", sink.hook_url(path))])
+    custom.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, manifest)
+    assert sink.records(path, at_least=1, wait=30), "the delivery never started"
+    terminated = time.time()
+    first.signal(signal.SIGTERM)  # while the webhook is still answering
+    assert first.popen.wait(20) == 0, first.output()
+    taken = wait_lease(coordination, namespace, lambda holder: holder == identities[1 - leader])
+    latest = wait_notifications(custom, namespace, all_in({"Sent"}, 1))
+    status = latest["slow"]["status"]
+    assert [(a["attempt"], a["outcome"]) for a in status["deliveryAttempts"]] == [(1, "Success")]
+    assert len(sink.records(path)) == 1 and deliveries(second) == []
+    assert any(e["msg"] == "phase changed" and e["phase"] == "Sent" for e in first.logs()), first.output()
+    released = first.wait_log(lambda e: e["msg"] == "released the lease")
+    handover = taken - terminated
+    print(f"handover: successor held the Lease {handover:.2f}s after SIGTERM (round in flight: 2s)")
+    assert handover < 15, f"the successor waited for the Lease to expire: {released}"
+
+
+def test_a_leader_that_loses_the_lease_stops_taking_work(
+    start_controller: Callable[..., Controller],
+    custom: client.CustomObjectsApi,
+    api_client: client.ApiClient,
+    namespace: str,
+    sink: SinkClient,
+) -> None:
+    coordination = client.CoordinationV1Api(api_client)
+    args = list(replica_args(namespace, *FAST))
+    args[args.index("--metrics-bind-address") + 1] = "127.0.0.1:0"
+    controller = start_controller(*args)
+    controller.wait_log(lambda e: e["msg"] == "became leader")
+    metrics = "http://" + controller.wait_log(lambda e: e["msg"] == "serving metrics and probes")["address"]
+
+    lease: Any = coordination.read_namespaced_lease(LEASE, namespace)
+    lease.spec.holder_identity, lease.spec.lease_duration_seconds = "intruder", 3600
+    lease.spec.renew_time = datetime.now(UTC)
+    coordination.replace_namespaced_lease(LEASE, namespace, lease)
+    controller.wait_log(lambda e: e["msg"] == "lost the lease; stopped taking work")
+    assert scrape(metrics)["notification_controller_leader"] == 0
+
+    path = f"{namespace}/waiting"
+    custom.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, notification("waiting", [webhook("hook", sink.hook_url(path))])
+    )
+    wait_until(lambda: scrape(metrics)["notification_controller_workqueue_depth"] == 1)
+    assert sink.records(path, at_least=1, wait=1.0) == [], "a replica without the Lease delivered"
+
+    lease = coordination.read_namespaced_lease(LEASE, namespace)
+    lease.spec.holder_identity = ""
+    coordination.replace_namespaced_lease(LEASE, namespace, lease)
+    released = time.time()
+    wait_notifications(custom, namespace, all_in({"Sent"}, 1))
+    records = sink.records(path)
+    assert len(records) == 1 and records[0]["time"] >= released
+    assert scrape(metrics)["notification_controller_leader"] == 1
+
+
+def scrape(base: str) -> dict[str, float]:
+    """Unlabelled samples of the controller's /metrics."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if not sample.labels
+    }
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
