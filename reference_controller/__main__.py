@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 
 from kubernetes import client, config
+from prometheus_client import disable_created_metrics
 
 from reference_controller import logs
 from reference_controller.channels import Channels
@@ -114,6 +115,7 @@ def run(reconciler_type: type[Reconciler], argv: Sequence[str] | None = None) ->
         print(f"error: cannot load Kubernetes configuration: {err}", file=sys.stderr)
         return 2
     identity = f"{socket.gethostname()}_{uuid.uuid4()}"
+    disable_created_metrics()  # one series per counter, as Go controllers expose them
     core = client.CoreV1Api(api_client)
     metrics = Metrics()
     reconciler = reconciler_type(

@@ -15,7 +15,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from reference_controller import api
+from reference_controller import api, plan
 from reference_controller.api import Object
 from reference_controller.timefmt import format_time
 
@@ -34,11 +34,14 @@ def event_name(obj: Object, phase: str) -> str:
 def phase_message(status: Object) -> str:
     """One sentence on where each channel stands, for a person reading ``kubectl describe``."""
     phase = status["phase"]
+    errors = {a["channel"]: a.get("error") for a in status.get("deliveryAttempts") or []}
     parts = []
     for summary in status.get("channels") or []:
         text = f"{summary['name']} {summary['state'].lower()} after {summary['attempts']} attempt(s)"
         if summary.get("nextAttemptTime"):
             text += f", next at {summary['nextAttemptTime']}"
+        if summary["state"] != plan.DELIVERED and errors.get(summary["name"]):
+            text += f" ({errors[summary['name']][:200]})"
         parts.append(text)
     return f"{phase}: {'; '.join(parts)}"[:1024]
 
