@@ -76,6 +76,6 @@ def test_phase_message_says_where_each_channel_stands() -> None:
         ],
     }
     assert phase_message(status) == (
-        "Retrying: hook retrying after 1 attempt(s), next at 2027-01-15T08:00:02Z (POST http://x/: HTTP 503); "
-        "log delivered after 1 attempt(s)"
+        "Retrying: hook retrying after 1 attempt(s), next at 2027-01-15T08:00:02Z "
+        "(POST http://x/: HTTP 503); log delivered after 1 attempt(s)"
     )
