@@ -149,3 +149,36 @@ def test_printer_columns_show_phase_and_attempts(
     columns = [c["name"] for c in table["columnDefinitions"]]
     assert columns[:3] == ["Name", "Phase", "Attempts"] and "Age" in columns
     assert [row["cells"][0] for row in table["rows"]] == ["columns"]
+
+
+SECRET_REFS = [
+    ({"name": "hook-token"}, "spec.channels[1].webhook.secretRef.key: Required value"),
+    ({"key": "token"}, "spec.channels[1].webhook.secretRef.name: Required value"),
+    ({"name": "", "key": "token"}, "spec.channels[1].webhook.secretRef.name: Invalid value"),
+    ({"name": "hook-token", "key": ""}, "spec.channels[1].webhook.secretRef.key: Invalid value"),
+    ({"name": "hook-token", "key": 7}, "spec.channels[1].webhook.secretRef.key: Invalid value"),
+    ("hook-token", "spec.channels[1].webhook.secretRef: Invalid value"),
+]
+
+
+@pytest.mark.parametrize(("ref", "message"), SECRET_REFS, ids=[repr(r)[:40] for r, _ in SECRET_REFS])
+def test_webhook_secret_ref_needs_a_name_and_a_key(
+    custom: client.CustomObjectsApi, ref: Any, message: str
+) -> None:
+    with pytest.raises(ApiException) as caught:
+        create(custom, mutate("spec.channels.1.webhook.secretRef", ref))
+    assert caught.value.status == 422
+    assert message in json.loads(str(caught.value.body))["message"]
+
+
+def test_webhook_secret_ref_is_kept(custom: client.CustomObjectsApi) -> None:
+    manifest = mutate("spec.channels.1.webhook.secretRef", {"name": "hook-token", "key": "token"})
+    manifest["metadata"]["name"] = "secret-ref"
+    created = create(custom, manifest)
+    try:
+        assert created["spec"]["channels"][1]["webhook"]["secretRef"] == {
+            "name": "hook-token",
+            "key": "token",
+        }
+    finally:
+        custom.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "secret-ref")
