@@ -80,6 +80,20 @@ class Controller:
                     )
                 self._cond.wait(min(remaining, 0.5))
 
+    def wait_logs(
+        self, predicate: Callable[[dict[str, Any]], bool], count: int, timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        """The log entries that satisfy ``predicate``, once there are at least ``count``: a line
+        written before a status write may still be in the pipe when the write is seen."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                found = [e for e in self.logs() if predicate(e)]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count or remaining <= 0 or not self._readers_alive():
+                    return found
+                self._cond.wait(min(remaining, 0.5))
+
     def _readers_alive(self) -> bool:
         return any(reader.is_alive() for reader in self._readers)
 

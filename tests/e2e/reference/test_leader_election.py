@@ -64,8 +64,12 @@ def wait_lease(
     raise AssertionError(f"the Lease in {namespace} never got the expected holder within {timeout}s")
 
 
+def is_delivery(entry: dict[str, Any]) -> bool:
+    return bool(entry["msg"] == "delivery attempt")
+
+
 def deliveries(controller: Controller) -> list[dict[str, Any]]:
-    return [e for e in controller.logs() if e["msg"] == "delivery attempt"]
+    return [e for e in controller.logs() if is_delivery(e)]
 
 
 def test_one_replica_delivers_and_the_other_takes_over_after_kill(
@@ -96,7 +100,7 @@ def test_one_replica_delivers_and_the_other_takes_over_after_kill(
         for c in ("a", "b"):
             keys.update(r["headers"]["Idempotency-Key"] for r in sink.records(f"{namespace}/n{i}-{c}"))
     assert len(keys) == 2 * count and set(keys.values()) == {1}, keys.most_common(3)
-    assert len(deliveries(first)) == 2 * count and deliveries(second) == []
+    assert len(first.wait_logs(is_delivery, 2 * count)) == 2 * count and deliveries(second) == []
 
     # Retrying notifications, then the leader dies: the other replica makes the retries.
     retrying = 10
@@ -118,9 +122,9 @@ def test_one_replica_delivers_and_the_other_takes_over_after_kill(
         assert [r["status"] for r in records] == [503, 200], records
         assert len({r["headers"]["Idempotency-Key"] for r in records}) == 1
         assert records[1]["time"] >= taken
-    assert sorted((e["notification"], e["attempt"]) for e in deliveries(second)) == sorted(
-        (f"{namespace}/r{i}", 2) for i in range(retrying)
-    )
+    assert sorted(
+        (e["notification"], e["attempt"]) for e in second.wait_logs(is_delivery, retrying)
+    ) == sorted((f"{namespace}/r{i}", 2) for i in range(retrying))
 
 
 def _phases(latest: dict[str, dict[str, Any]], prefix: str) -> set[str | None]:
@@ -155,7 +159,7 @@ def test_sigterm_finishes_the_round_and_hands_the_lease_over_at_once(
     status = latest["slow"]["status"]
     assert [(a["attempt"], a["outcome"]) for a in status["deliveryAttempts"]] == [(1, "Success")]
     assert len(sink.records(path)) == 1 and deliveries(second) == []
-    assert any(e["msg"] == "phase changed" and e["phase"] == "Sent" for e in first.logs()), first.output()
+    first.wait_log(lambda e: e["msg"] == "phase changed" and e["phase"] == "Sent")
     released = first.wait_log(lambda e: e["msg"] == "released the lease")
     handover = taken - terminated
     print(f"handover: successor held the Lease {handover:.2f}s after SIGTERM (round in flight: 2s)")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kubernetes import client
+from kubernetes import client, watch
 from prometheus_client.parser import text_string_to_metric_families
 
 from fixtures.sink import SinkClient
@@ -169,7 +169,7 @@ def test_metrics_logs_events_and_secret_credentials(
     assert samples(text, "notification_controller_leader") == {(): 1.0}
 
     # JSON logs: every delivery line names the notification, the channel and the attempt.
-    lines = [e for e in controller.logs() if e["msg"] == "delivery attempt"]
+    lines = controller.wait_logs(lambda e: e["msg"] == "delivery attempt", sum(expected.values()))
     assert len(lines) == sum(expected.values())
     assert {(e["notification"], e["channel"], e["attempt"]) for e in lines} == {
         (f"{namespace}/{name}", a["channel"], a["attempt"])
@@ -177,18 +177,40 @@ def test_metrics_logs_events_and_secret_credentials(
         for a in st["deliveryAttempts"]
     }
 
-    # Events: one per phase change, reason = the phase, about the notification.
-    events: Any = core.list_namespaced_event(namespace)
-    by_object: dict[str, list[str]] = {}
-    for event in events.items:
+    # Events: one per phase change, reason = the phase, about the notification. The last one
+    # is recorded after the status write the watch showed, so wait for it on a watch of Events.
+    expected_reasons = {
+        name: sorted([*(["Retrying"] if st["totalAttempts"] > st["channelCount"] else []), st["phase"]])
+        for name, st in status.items()
+    }
+    events = watch_events(core, namespace, lambda seen: reasons(seen) == expected_reasons)
+    for event in events:
         assert event.involved_object.kind == "NotificationRequest" and event.message.startswith(event.reason)
         assert event.involved_object.uid == latest[event.involved_object.name]["metadata"]["uid"]
-        by_object.setdefault(event.involved_object.name, []).append(event.reason)
-    for name, st in status.items():
-        went_through = ["Retrying"] if st["totalAttempts"] > st["channelCount"] else []
-        assert sorted(by_object.get(name, [])) == sorted([*went_through, st["phase"]]), (name, by_object)
+        assert event.type == ("Warning" if event.reason in ("Failed", "PartiallySent") else "Normal")
+    assert reasons(events) == expected_reasons
 
     # The credential appears in no log line, no Event and no status.
+    controller.stop()  # every line it wrote has been read
+    assert controller.output().count('"msg": "delivery attempt"') == sum(expected.values())
     assert token not in controller.output()
-    assert token not in json.dumps([e.to_dict() for e in events.items], default=str)
+    assert token not in json.dumps([e.to_dict() for e in events], default=str)
     assert token not in json.dumps(status)
+
+
+def reasons(events: list[Any]) -> dict[str, list[str]]:
+    by_object: dict[str, list[str]] = {}
+    for event in events:
+        by_object.setdefault(event.involved_object.name, []).append(event.reason)
+    return {name: sorted(found) for name, found in by_object.items()}
+
+
+def watch_events(
+    core: client.CoreV1Api, namespace: str, done: Callable[[list[Any]], bool], timeout: int = 30
+) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for change in watch.Watch().stream(core.list_namespaced_event, namespace, timeout_seconds=timeout):
+        seen[change["object"].metadata.name] = change["object"]
+        if done(list(seen.values())):
+            return list(seen.values())
+    raise AssertionError(f"Events in {namespace} never matched: {reasons(list(seen.values()))}")
