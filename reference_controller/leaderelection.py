@@ -149,7 +149,7 @@ class LeaderElector:
                     "apiVersion": "coordination.k8s.io/v1",
                     "kind": "Lease",
                     "metadata": {"name": self.name, "namespace": self.namespace},
-                    "spec": claimed({}, self.identity, now, seconds),
+                    "spec": {**claimed({}, self.identity, now, seconds), "leaseTransitions": 0},
                 }
                 self._api.create_namespaced_lease(
                     self.namespace, body, _request_timeout=self.timing.retry_period
