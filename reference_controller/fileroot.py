@@ -29,6 +29,8 @@ class FileRoot:
 
     def relative_parts(self, directory: str) -> list[str]:
         """The components of ``directory`` below the root; raises Escape for anything else."""
+        if "\0" in directory:
+            raise Escape(f"file.directory {directory!r} contains a NUL character")
         if not os.path.isabs(directory):
             raise Escape(f"file.directory {directory!r} is not an absolute path")
         parts = [p for p in directory.split("/") if p not in ("", ".")]

@@ -158,6 +158,9 @@ SECRET_REFS = [
     ({"name": "hook-token", "key": ""}, "spec.channels[1].webhook.secretRef.key: Invalid value"),
     ({"name": "hook-token", "key": 7}, "spec.channels[1].webhook.secretRef.key: Invalid value"),
     ("hook-token", "spec.channels[1].webhook.secretRef: Invalid value"),
+    ({"name": "../token", "key": "token"}, "webhook.secretRef.name must be a Secret name"),
+    ({"name": "Hook_Token", "key": "token"}, "webhook.secretRef.name must be a Secret name"),
+    ({"name": "hook-token", "key": "a/b"}, "webhook.secretRef.key must be a Secret key"),
 ]
 
 
@@ -172,13 +175,11 @@ def test_webhook_secret_ref_needs_a_name_and_a_key(
 
 
 def test_webhook_secret_ref_is_kept(custom: client.CustomObjectsApi) -> None:
-    manifest = mutate("spec.channels.1.webhook.secretRef", {"name": "hook-token", "key": "token"})
+    manifest = mutate("spec.channels.1.webhook.secretRef", {"name": "hook.token-1", "key": "Bearer_token.v2"})
     manifest["metadata"]["name"] = "secret-ref"
     created = create(custom, manifest)
     try:
-        assert created["spec"]["channels"][1]["webhook"]["secretRef"] == {
-            "name": "hook-token",
-            "key": "token",
-        }
+        ref = created["spec"]["channels"][1]["webhook"]["secretRef"]
+        assert ref == {"name": "hook.token-1", "key": "Bearer_token.v2"}
     finally:
         custom.delete_namespaced_custom_object(GROUP, VERSION, "default", PLURAL, "secret-ref")

@@ -51,9 +51,10 @@ def test_rewrites_an_existing_file_in_place(tree: tuple[Path, Path]) -> None:
         ("inbox/../../outside", "contains '..'"),
         ("..", "contains '..'"),
         ("../root-sibling", "contains '..'"),
+        ("inbox\0/x", "contains a NUL character"),
     ],
 )
-def test_refuses_dot_dot(tree: tuple[Path, Path], relative: str, message: str) -> None:
+def test_refuses_dot_dot_and_nul(tree: tuple[Path, Path], relative: str, message: str) -> None:
     root, outside = tree
     with pytest.raises(Escape, match=message):
         FileRoot(str(root)).write(f"{root}/{relative}", "a.json", b"{}")
