@@ -186,6 +186,8 @@ def test_a_leader_that_loses_the_lease_stops_taking_work(
     coordination.replace_namespaced_lease(LEASE, namespace, lease)
     controller.wait_log(lambda e: e["msg"] == "lost the lease; stopped taking work")
     assert scrape(metrics)["notification_controller_leader"] == 0
+    with urllib.request.urlopen(f"{metrics}/readyz", timeout=5) as response:
+        assert response.status == 200  # ready without the Lease: a standby must not hold up a rollout
 
     path = f"{namespace}/waiting"
     custom.create_namespaced_custom_object(
