@@ -13,6 +13,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -23,6 +24,8 @@ from clusters.processes import ManagedProcess
 
 READY_TIMEOUT = 60.0
 START_ATTEMPTS = 3
+RESTART_GRACE = 1.0
+"""Seconds a restarted process has to stop; etcd waits for its clients' streams otherwise."""
 
 
 class _PortTaken(Exception):
@@ -198,18 +201,21 @@ class LocalControlPlane:
             f"kube-apiserver was not ready after {READY_TIMEOUT:.0f}s; see {self.workdir}/kube-apiserver.log."
         )
 
-    def restart_etcd(self) -> None:
+    def restart_etcd(self, while_down: Callable[[], None] | None = None) -> None:
         """Stop etcd and start it again on the same ports and data; return once the API
         server answers again. Like ``start``, call it from a thread that outlives the plane."""
-        self._restart("etcd")
+        self._restart("etcd", while_down)
 
-    def restart_apiserver(self) -> None:
-        """Stop kube-apiserver and start it again on the same port, certificates and etcd."""
-        self._restart("kube-apiserver")
+    def restart_apiserver(self, while_down: Callable[[], None] | None = None) -> None:
+        """Stop kube-apiserver and start it again on the same port, certificates and etcd;
+        ``while_down`` runs in between (say, to change etcd behind the API server's back)."""
+        self._restart("kube-apiserver", while_down)
 
-    def _restart(self, name: str) -> None:
+    def _restart(self, name: str, while_down: Callable[[], None] | None) -> None:
         index = next(i for i, p in enumerate(self.processes) if p.name == name)
-        self.processes[index].stop()
+        self.processes[index].stop(RESTART_GRACE)
+        if while_down is not None:
+            while_down()
         self.processes[index] = ManagedProcess(
             name, self._argv[name], self.workdir / f"{name}.log", die_with_parent=not self.detached
         )
