@@ -185,7 +185,6 @@ def test_expired_watch_relists_and_carries_on(
     after = wave(fleet, "b", 9)
     attempts = verify(fleet, controller, before | after)
     relists = [e for e in controller.log() if e["msg"] == "watch expired; relisting"]
-    print(
-        f"\nwatch expired: {len(relists)} relists, {len(before) + len(after)} notifications, {attempts} attempts"
-    )
+    total = len(before) + len(after)
+    print(f"\nwatch expired: {len(relists)} relists, {total} notifications, {attempts} attempts")
     assert relists, "the controller never saw its watch expire"
