@@ -5,6 +5,7 @@ and never let a touch bring a retry forward."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import ssl
 import threading
@@ -172,7 +173,7 @@ def test_concurrent_writers_cause_conflicts_and_nothing_is_lost_or_repeated(
         if [e["attempt"] for e in printed] != [a["attempt"] for a in records_of(obj, "log")]:
             problems.append(f"{name}: console printed {printed}, status {records_of(obj, 'log')}")
         attempts = records_of(obj, "hook")
-        for number, (before, after) in enumerate(zip(attempts, attempts[1:], strict=False), start=1):
+        for number, (before, after) in enumerate(itertools.pairwise(attempts), start=1):
             nominal = min(0.3 * 2 ** (number - 1), 1.0)
             if _epoch(after["timestamp"]) - _epoch(before["timestamp"]) < nominal:
                 problems.append(f"{name}: attempt {number + 1} came early: {before} -> {after}")
