@@ -329,13 +329,13 @@ def check_sink(
         last = same[-1]
         if (record["outcome"] == "Success") != answered_ok(last["status"]):
             tally.problems.append(
-                f"{label}: attempt {record['attempt']} recorded {record['outcome']}, "
-                f"sink answered {last['status']}"
+                f"{label}: attempt {record['attempt']} recorded {record['outcome']} "
+                f"({record.get('error')}), sink answered {last['status']}"
             )
         if record["outcome"] == "Failure" and record.get("retryable", True) == (last["status"] in PERMANENT):
             tally.problems.append(
                 f"{label}: attempt {record['attempt']} retryable={record.get('retryable')} "
-                f"after HTTP {last['status']}"
+                f"({record.get('error')}) after HTTP {last['status']}"
             )
         if exact_timing:
             started = _epoch(record["timestamp"])
