@@ -37,7 +37,7 @@ from tests.e2e.fleet import (
     records_of,
 )
 
-BATCHES = int(__import__("os").environ.get("NCB", 4))
+BATCHES = 4
 BATCH_SIZE = 52
 TERMINAL_TIMEOUT = 90.0
 STATUSES = [200, 201, 204, 400, 404, 408, 410, 429, 500, 502, 503]
