@@ -7,6 +7,7 @@ remounted or fixed by an operator, and the retry policy bounds the cost.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
@@ -98,9 +99,22 @@ def _console(delivery: Delivery) -> None:
         sys.stdout.flush()
 
 
+MAX_FILE_NAME = 255
+
+
+def file_name(delivery: Delivery) -> str:
+    """One file per channel of a notification. A name too long for the file system (a notification's
+    name alone may have 253 characters) keeps its start and ends in a hash of the whole."""
+    name = f"{delivery.namespace}.{delivery.name}.{delivery.channel['name']}.json"
+    if len(name.encode()) <= MAX_FILE_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name[: MAX_FILE_NAME - len(digest) - 6]}-{digest}.json"
+
+
 def _file(delivery: Delivery) -> None:
     directory = delivery.channel["file"]["directory"]
-    target = os.path.join(directory, f"{delivery.namespace}.{delivery.name}.{delivery.channel['name']}.json")
+    target = os.path.join(directory, file_name(delivery))
     try:
         fd, temporary = tempfile.mkstemp(dir=directory, prefix=".delivery-")
         try:

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -352,14 +352,7 @@ def _epoch(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
 
 
-def all_arrivals(sink: SinkClient, paths: Iterable[str]) -> dict[str, list[Object]]:
-    return {path: sink.records(path) for path in paths}
-
-
-@contextlib.contextmanager
-def running(controller: Controller) -> Iterator[Controller]:
-    controller.start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
+def written_files(folder: Path) -> dict[tuple[str, str], Object]:
+    """What the file channels wrote, by notification and channel, whatever the files are named."""
+    payloads = (json.loads(path.read_text()) for path in folder.glob("*.json"))
+    return {(p["notification"], p["channel"]): p for p in payloads}

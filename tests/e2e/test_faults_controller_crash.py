@@ -7,7 +7,6 @@ controller has its answer: precisely between a delivery and its status write.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import threading
@@ -31,6 +30,7 @@ from tests.e2e.fleet import (
     controller_argv,
     delivered,
     records_of,
+    written_files,
 )
 
 KILLS = 22
@@ -173,6 +173,7 @@ def test_kill_nine_at_random_points_loses_nothing(
     problems: list[str] = []
     duplicates = console_duplicates = 0
     kills = controller.kills
+    files = written_files(fleet.files)
     for name, item in plans.items():
         obj = final[name]
         problems += check_status(obj)
@@ -195,9 +196,7 @@ def test_kill_nine_at_random_points_loses_nothing(
                 ):
                     problems.append(f"{label}: {len(mine)} attempts of {item.max_attempts}")
             elif channel.kind == "file":
-                written = json.loads(
-                    (fleet.files / f"{fleet.namespace}.{name}.{channel.name}.json").read_text()
-                )
+                written = files[(f"{fleet.namespace}/{name}", channel.name)]
                 if written["attempt"] != mine[-1]["attempt"]:
                     problems.append(f"{label}: file holds attempt {written['attempt']}, status {mine[-1]}")
             else:

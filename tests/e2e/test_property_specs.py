@@ -10,7 +10,6 @@ controller. A failing batch is shrunk like any other example.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from tests.e2e.fleet import (
     controller_argv,
     delivered,
     records_of,
+    written_files,
 )
 
 BATCHES = 4
@@ -44,10 +44,21 @@ STATUSES = [200, 201, 204, 400, 404, 408, 410, 429, 500, 502, 503]
 
 LABEL = st.from_regex(r"\A[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")
 SHORT_LABEL = st.from_regex(r"\A[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?\Z")
+FULL_LABEL = SHORT_LABEL.map(lambda label: f"{label}-{'x' * 63}"[:62] + "z")
+"""63 characters, the most a label may have; drawn cheaply, so that batches stay small to draw."""
 NAME = st.one_of(
     SHORT_LABEL,
     st.lists(LABEL, min_size=1, max_size=4).map(".".join).filter(lambda name: len(name) <= 253),
+    st.lists(FULL_LABEL, min_size=3, max_size=4).map(lambda labels: ".".join(labels)[:253].rstrip(".-")),
 )
+
+
+def text(longest: int, min_size: int = 0) -> st.SearchStrategy[str]:
+    """Short text mostly, sometimes a short piece repeated to the longest length allowed."""
+    short = st.text(min_size=min_size, max_size=40)
+    return st.one_of(
+        short, short, short, st.text(min_size=1, max_size=4).map(lambda p: (p * longest)[:longest])
+    )
 
 
 def duration(milliseconds: int) -> st.SearchStrategy[str]:
@@ -143,10 +154,10 @@ def policies(draw: st.DrawFn) -> dict[str, Any]:
 SPECS = st.builds(
     Spec,
     name=NAME,
-    subject=st.text(min_size=1, max_size=256),
+    subject=text(256, min_size=1),
     channels=channels(),
     policy=policies(),
-    body=st.none() | st.text(max_size=400),
+    body=st.none() | text(65536),
     priority=st.none() | st.sampled_from(["low", "normal", "high", "critical"]),
 )
 
@@ -197,7 +208,9 @@ def predict(channel: Channel, max_attempts: int) -> tuple[bool, int]:
     return False, max_attempts
 
 
-def judge(fleet: Fleet, controller: Controller, spec: Spec, obj: Object) -> list[str]:
+def judge(
+    fleet: Fleet, controller: Controller, files: dict[tuple[str, str], Object], spec: Spec, obj: Object
+) -> list[str]:
     problems = check_status(obj)
     maximum = spec.policy.get("maxAttempts", 5)
     printed = [
@@ -220,10 +233,9 @@ def judge(fleet: Fleet, controller: Controller, spec: Spec, obj: Object) -> list
             else:
                 problems += check_sink(obj, channel.name, arrivals, fleet.uids[spec.name], kills=[]).problems
         elif channel.kind == "file" and channel.writable:
-            path = fleet.files / f"{fleet.namespace}.{spec.name}.{channel.name}.json"
-            written = json.loads(path.read_text()) if path.exists() else None
+            written = files.get((f"{fleet.namespace}/{spec.name}", channel.name))
             if written is None or (written["attempt"], written["subject"]) != (1, spec.subject):
-                problems.append(f"{label}: file {path.name} holds {written}")
+                problems.append(f"{label}: its file holds {written}")
     consoles = sum(1 for c in spec.channels if c.kind == "console")
     if len(printed) != consoles:
         problems.append(f"{spec.name}: {len(printed)} console lines for {consoles} console channels")
@@ -279,7 +291,8 @@ def test_generated_valid_specs_reach_their_terminal_phase(
         finally:
             controller.stop()
             fleet.close()
-        problems = [p for spec in batch for p in judge(fleet, controller, spec, final[spec.name])]
+        files = written_files(fleet.files)
+        problems = [p for spec in batch for p in judge(fleet, controller, files, spec, final[spec.name])]
         assert alive, "the controller exited"
         assert not controller.tracebacks(), controller.tracebacks()[:3]
         assert not problems, "\n".join(problems)
