@@ -164,7 +164,9 @@ def test_concurrent_writers_cause_conflicts_and_nothing_is_lost_or_repeated(
         obj = final[name]
         problems += check_status(obj)
         arrivals = sink.records(fleet.hook_path(name, "hook"))
-        problems += check_sink(obj, "hook", arrivals, fleet.uids[name], kills=[]).problems
+        problems += check_sink(
+            obj, "hook", arrivals, fleet.uids[name], fleet.created[name], kills=[]
+        ).problems
         if delivered(obj, "hook") != SCRIPTS[script][1]:
             problems.append(f"{name}: webhook delivered={not SCRIPTS[script][1]} against script {script}")
         if not SCRIPTS[script][1] and len(records_of(obj, "hook")) != POLICY["maxAttempts"]:

@@ -110,7 +110,9 @@ def verify(fleet: Fleet, controller: Controller, chosen: dict[str, str]) -> int:
         obj = final[name]
         problems += check_status(obj)
         arrivals = fleet.sink.records(fleet.hook_path(name, "hook"))
-        problems += check_sink(obj, "hook", arrivals, fleet.uids[name], kills=[]).problems
+        problems += check_sink(
+            obj, "hook", arrivals, fleet.uids[name], fleet.created[name], kills=[]
+        ).problems
         if delivered(obj, "hook") != SCRIPTS[script][1]:
             problems.append(f"{name}: webhook delivered={not SCRIPTS[script][1]} against script {script}")
     assert not problems, "\n".join(problems)

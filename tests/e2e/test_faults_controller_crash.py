@@ -184,7 +184,7 @@ def test_kill_nine_at_random_points_loses_nothing(
             mine = records_of(obj, channel.name)
             if channel.kind == "webhook":
                 arrivals = sink.records(fleet.hook_path(name, channel.name))
-                tally = check_sink(obj, channel.name, arrivals, fleet.uids[name], kills)
+                tally = check_sink(obj, channel.name, arrivals, fleet.uids[name], fleet.created[name], kills)
                 problems += tally.problems
                 duplicates += tally.duplicates
                 if channel.script[0]["status"] == 400 and len(mine) != 1:

@@ -231,7 +231,9 @@ def judge(
                 if len(arrivals) > len(mine):
                     problems.append(f"{label}: {len(arrivals)} requests for {len(mine)} attempts")
             else:
-                problems += check_sink(obj, channel.name, arrivals, fleet.uids[spec.name], kills=[]).problems
+                problems += check_sink(
+                    obj, channel.name, arrivals, fleet.uids[spec.name], fleet.created[spec.name], kills=[]
+                ).problems
         elif channel.kind == "file" and channel.writable:
             written = files.get((f"{fleet.namespace}/{spec.name}", channel.name))
             if written is None or (written["attempt"], written["subject"]) != (1, spec.subject):
