@@ -143,6 +143,7 @@ def test_kill_nine_at_random_points_loses_nothing(
 ) -> None:
     seed = int(os.environ.get("NC_FAULT_SEED", random.randrange(1 << 30)))
     rng = random.Random(seed)
+    print(f"\nNC_FAULT_SEED={seed}")
     fleet = Fleet(notification_crds, sink, tmp_path).open()
     controller = Controller(
         controller_argv(local_cluster.kubeconfig_path, fleet.namespace, tmp_path), tmp_path
@@ -221,7 +222,7 @@ def test_kill_nine_at_random_points_loses_nothing(
         if len([a for a in sink.records(hit[0]) if a["headers"]["X-Notification-Attempt"] == str(hit[1])]) > 1
     ]
     print(
-        f"\nseed={seed} kills={len(kills)} (from the sink on arrival: {len(trigger.hits)}, re-sent after: "
+        f"kills={len(kills)} (from the sink on arrival: {len(trigger.hits)}, re-sent after: "
         f"{len(resent)}) notifications={len(plans)} sink duplicates={duplicates} "
         f"console duplicates={console_duplicates} seconds={elapsed:.1f}"
     )
