@@ -8,6 +8,7 @@ directory that leads outside the file root is not: no retry makes it safe.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import threading
@@ -81,6 +82,19 @@ class Delivery:
         return f"{self.uid}/{self.channel['name']}"
 
 
+MAX_FILE_NAME = 255
+
+
+def file_name(delivery: Delivery) -> str:
+    """One file per channel of a notification. A name too long for the file system (a notification's
+    name alone may have 253 characters) keeps its start and ends in a hash of the whole."""
+    name = f"{delivery.namespace}.{delivery.name}.{delivery.channel['name']}.json"
+    if len(name.encode()) <= MAX_FILE_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name[: MAX_FILE_NAME - len(digest) - 6]}-{digest}.json"
+
+
 Credentials = Callable[[str, Object], str]
 """Reads the value a ``secretRef`` names, in a namespace; raises CredentialError."""
 
@@ -105,9 +119,8 @@ class Channels:
 
     def _file(self, delivery: Delivery) -> None:
         directory = delivery.channel["file"]["directory"]
-        name = f"{delivery.namespace}.{delivery.name}.{delivery.channel['name']}.json"
         try:
-            self.file_root.write(directory, name, json.dumps(delivery.payload()).encode())
+            self.file_root.write(directory, file_name(delivery), json.dumps(delivery.payload()).encode())
         except Escape as err:
             raise DeliveryError(str(err), retryable=False) from err
         except OSError as err:

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import cast
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -32,7 +33,10 @@ log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 1024
 WRITE_PATIENCE = 30.0
-"""Seconds to keep re-reading and re-writing on conflicts: the round is delivered already."""
+"""Seconds to keep re-reading and re-writing on conflicts and outages: the round is delivered already."""
+WRITE_RETRY_DELAY = 0.2
+UNAVAILABLE = frozenset({429, 500, 502, 503, 504})
+"""Answers of an API server that is overloaded, restarting or without etcd."""
 
 
 @dataclass(frozen=True)
@@ -154,12 +158,19 @@ class Reconciler:
         return Attempt(channel["name"], number, started, duration, error)
 
     def write_status(self, key: str, obj: Object, attempts: list[Attempt]) -> Object | None:
-        """Record a round's attempts in one write; re-read on conflict instead of re-delivering."""
+        """Record a round's attempts in one write; on a conflict, or while the API server is
+        away, re-read and write again instead of re-delivering."""
         deadline = time.monotonic() + WRITE_PATIENCE
+        stale = False
         while time.monotonic() < deadline:
-            body = dict(obj, status=self.next_status(obj, attempts))
-            meta = obj["metadata"]
             try:
+                if stale:
+                    fresh = self.read(key)
+                    if fresh is None:
+                        return None
+                    obj = fresh
+                body = dict(obj, status=self.next_status(obj, attempts))
+                meta = obj["metadata"]
                 written = cast(
                     Object,
                     self.api.replace_namespaced_custom_object_status(
@@ -167,16 +178,18 @@ class Reconciler:
                     ),
                 )
             except ApiException as err:
-                if err.status != 409:
+                if err.status != 409 and err.status not in UNAVAILABLE:
                     raise
+                if err.status != 409:
+                    time.sleep(WRITE_RETRY_DELAY)
+            except urllib3.exceptions.HTTPError as err:
+                log.warning("status write failed; retrying", extra={"notification": key, "error": str(err)})
+                time.sleep(WRITE_RETRY_DELAY)
             else:
                 self.written(obj, written, attempts)
                 return written
-            fresh = self.read(key)
-            if fresh is None:
-                return None
-            obj = fresh
-        raise RuntimeError(f"{key}: status write kept conflicting; the round's attempts are lost")
+            stale = True
+        raise RuntimeError(f"{key}: status write kept failing; the round's attempts are lost")
 
     def written(self, before: Object, after: Object, attempts: list[Attempt]) -> None:
         """Account for a status write: retries it scheduled, and the phase change it made."""

@@ -13,6 +13,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -23,6 +24,8 @@ from clusters.processes import ManagedProcess
 
 READY_TIMEOUT = 60.0
 START_ATTEMPTS = 3
+RESTART_GRACE = 1.0
+"""Seconds a restarted process has to stop; etcd waits for its clients' streams otherwise."""
 
 
 class _PortTaken(Exception):
@@ -53,6 +56,7 @@ class LocalControlPlane:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.kubeconfig_path = kubeconfig_path or self.workdir / "kubeconfig"
         self.processes: list[ManagedProcess] = []
+        self._argv: dict[str, list[str]] = {}
         self.token = secrets.token_hex(16)
         self.server = ""
         self.startup_seconds = 0.0
@@ -87,24 +91,26 @@ class LocalControlPlane:
         client, peer = free_port(), free_port()
         self.etcd_url = f"http://127.0.0.1:{client}"
         data = self.workdir / "etcd-data"
+        self._launch(
+            "etcd",
+            [
+                str(binaries.etcd),
+                "--name=default",
+                f"--data-dir={data}",
+                f"--listen-client-urls={self.etcd_url}",
+                f"--advertise-client-urls={self.etcd_url}",
+                f"--listen-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+                f"--initial-cluster=default=http://127.0.0.1:{peer}",
+                "--unsafe-no-fsync",
+                "--log-level=warn",
+            ],
+        )
+
+    def _launch(self, name: str, argv: list[str]) -> None:
+        self._argv[name] = argv
         self.processes.append(
-            ManagedProcess(
-                "etcd",
-                [
-                    str(binaries.etcd),
-                    "--name=default",
-                    f"--data-dir={data}",
-                    f"--listen-client-urls={self.etcd_url}",
-                    f"--advertise-client-urls={self.etcd_url}",
-                    f"--listen-peer-urls=http://127.0.0.1:{peer}",
-                    f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
-                    f"--initial-cluster=default=http://127.0.0.1:{peer}",
-                    "--unsafe-no-fsync",
-                    "--log-level=warn",
-                ],
-                self.workdir / "etcd.log",
-                die_with_parent=not self.detached,
-            )
+            ManagedProcess(name, argv, self.workdir / f"{name}.log", die_with_parent=not self.detached)
         )
 
     def _start_apiserver(self, binaries: assets.Assets) -> None:
@@ -116,33 +122,29 @@ class LocalControlPlane:
         tokens.write_text(f'{self.token},{ADMIN_USER},{ADMIN_USER},"system:masters"\n')
         port = free_port()
         self.server = f"https://127.0.0.1:{port}"
-        self.processes.append(
-            ManagedProcess(
-                "kube-apiserver",
-                [
-                    str(binaries.kube_apiserver),
-                    f"--etcd-servers={self.etcd_url}",
-                    f"--secure-port={port}",
-                    "--bind-address=127.0.0.1",
-                    "--advertise-address=127.0.0.1",
-                    f"--cert-dir={certs}",
-                    f"--tls-cert-file={cert}",
-                    f"--tls-private-key-file={key}",
-                    f"--client-ca-file={self.ca}",
-                    f"--token-auth-file={tokens}",
-                    "--authorization-mode=RBAC",
-                    "--service-account-issuer=https://kubernetes.default.svc",
-                    f"--service-account-key-file={sa_pub}",
-                    f"--service-account-signing-key-file={sa_key}",
-                    "--service-cluster-ip-range=10.0.0.0/24",
-                    "--disable-admission-plugins=ServiceAccount",
-                    "--endpoint-reconciler-type=none",
-                    "--allow-privileged=true",
-                    "--v=1",
-                ],
-                self.workdir / "kube-apiserver.log",
-                die_with_parent=not self.detached,
-            )
+        self._launch(
+            "kube-apiserver",
+            [
+                str(binaries.kube_apiserver),
+                f"--etcd-servers={self.etcd_url}",
+                f"--secure-port={port}",
+                "--bind-address=127.0.0.1",
+                "--advertise-address=127.0.0.1",
+                f"--cert-dir={certs}",
+                f"--tls-cert-file={cert}",
+                f"--tls-private-key-file={key}",
+                f"--client-ca-file={self.ca}",
+                f"--token-auth-file={tokens}",
+                "--authorization-mode=RBAC",
+                "--service-account-issuer=https://kubernetes.default.svc",
+                f"--service-account-key-file={sa_pub}",
+                f"--service-account-signing-key-file={sa_key}",
+                "--service-cluster-ip-range=10.0.0.0/24",
+                "--disable-admission-plugins=ServiceAccount",
+                "--endpoint-reconciler-type=none",
+                "--allow-privileged=true",
+                "--v=1",
+            ],
         )
         self._write_kubeconfig()
 
@@ -198,6 +200,26 @@ class LocalControlPlane:
         raise ClusterError(
             f"kube-apiserver was not ready after {READY_TIMEOUT:.0f}s; see {self.workdir}/kube-apiserver.log."
         )
+
+    def restart_etcd(self, while_down: Callable[[], None] | None = None) -> None:
+        """Stop etcd and start it again on the same ports and data; return once the API
+        server answers again. Like ``start``, call it from a thread that outlives the plane."""
+        self._restart("etcd", while_down)
+
+    def restart_apiserver(self, while_down: Callable[[], None] | None = None) -> None:
+        """Stop kube-apiserver and start it again on the same port, certificates and etcd;
+        ``while_down`` runs in between (say, to change etcd behind the API server's back)."""
+        self._restart("kube-apiserver", while_down)
+
+    def _restart(self, name: str, while_down: Callable[[], None] | None) -> None:
+        index = next(i for i, p in enumerate(self.processes) if p.name == name)
+        self.processes[index].stop(RESTART_GRACE)
+        if while_down is not None:
+            while_down()
+        self.processes[index] = ManagedProcess(
+            name, self._argv[name], self.workdir / f"{name}.log", die_with_parent=not self.detached
+        )
+        self._wait_ready()
 
     def version(self) -> str:
         context = ssl.create_default_context(cafile=str(self.ca))

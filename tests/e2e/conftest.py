@@ -85,3 +85,13 @@ def api_client(local_cluster: LocalControlPlane) -> Iterator[client.ApiClient]:
     api = config.new_client_from_config(str(local_cluster.kubeconfig_path))
     yield api
     api.close()
+
+
+@pytest.fixture(scope="session")
+def notification_crds(api_client: client.ApiClient) -> client.ApiClient:
+    """The local control plane with the reference binding's CRDs installed."""
+    from conformance.binding import Binding
+    from conformance.environment import install_crds
+
+    install_crds(api_client, Binding.load(REPO / "fixtures" / "bindings" / "reference"))
+    return api_client

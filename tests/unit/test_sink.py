@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 
@@ -78,3 +80,35 @@ def test_forget_clears_a_path(sink: SinkClient) -> None:
     post(sink.hook_url("f"))
     sink.forget("f")
     assert sink.records("f") == []
+
+
+def test_a_204_answer_leaves_a_kept_alive_connection_clean(sink: SinkClient) -> None:
+    """A body after 204 would be read as the start of the next answer on the same connection."""
+    sink.script("ns/kept", [{"status": 204, "times": 1}, {"status": 410}])
+    connection = http.client.HTTPConnection(urllib.parse.urlsplit(sink.url).netloc, timeout=5)
+    try:
+        statuses = []
+        for _ in range(2):
+            connection.request("POST", "/hooks/ns/kept", body=b"{}")
+            response = connection.getresponse()
+            response.read()
+            statuses.append(response.status)
+    finally:
+        connection.close()
+    assert statuses == [204, 410]
+
+
+def test_an_observer_sees_each_delivery_before_it_is_answered() -> None:
+    answered: list[int] = []
+    seen: list[tuple[str, int, int]] = []
+    server = RecordingSink(observer=lambda path, record: seen.append((path, record["status"], len(answered))))
+    server.start()
+    try:
+        client = SinkClient(server.url)
+        client.script("ns/watched", [{"status": 500, "times": 1}, {"status": 200}])
+        for _ in range(2):
+            answered.append(post(client.hook_url("ns/watched")))
+    finally:
+        server.stop()
+    assert seen == [("ns/watched", 500, 0), ("ns/watched", 200, 1)]
+    assert answered == [500, 200]
