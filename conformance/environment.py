@@ -102,7 +102,11 @@ class RunEnvironment:
             binding = Binding.load(settings.binding)
             started = time.monotonic()
             self.provider = clusters.provider(
-                settings.cluster, settings.kubeconfig, settings.kube_context, self.workdir / "cluster"
+                settings.cluster,
+                settings.kubeconfig,
+                settings.kube_context,
+                self.workdir / "cluster",
+                shared=self.workdir,
             )
             cluster = self.provider.start()
             self.details["clusterStartSeconds"] = round(time.monotonic() - started, 3)
