@@ -57,7 +57,7 @@ def _run(command: Command) -> str:
     if completed.returncode != 0:
         output = (completed.stderr or completed.stdout).strip().splitlines()
         last = output[-1] if output else f"exit status {completed.returncode}"
-        raise ClusterError(f"'{command}' failed: {last.rstrip('.')}.")
+        raise ClusterError(f"'{command}' failed: {last.rstrip('.?!')}.")
     return completed.stdout
 
 
@@ -193,13 +193,14 @@ class KindCluster:
         try:
             self.run(Command(("docker", "info", "--format", "{{.ServerVersion}}"), capture=True))
         except ClusterError as err:
+            where = os.environ.get("DOCKER_HOST", "the default socket")
             raise ClusterError(
-                f"The kind cluster needs a running Docker engine, and none answered: {err}"
+                f"The kind cluster needs a Docker engine, and none answers the docker client at {where}."
             ) from err
         if self.user[0] == 0:
             raise ClusterError(
-                "Run the kind gate as a non-root user: the controller's pod runs as your user, "
-                "and the restricted Pod Security level it is deployed under forbids root."
+                "Run the kind gate as a non-root user: the controller's pod runs as your user so that it "
+                "can write the folders the suite creates, and its runAsNonRoot setting refuses root."
             )
 
     def start(self) -> Cluster:
