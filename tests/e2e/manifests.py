@@ -11,9 +11,24 @@ from typing import Any
 import pytest
 import yaml
 from kubernetes import client
+from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
 TOOLS = str(Path(sys.executable).parent)
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def ensure_deploy_namespace(api_client: client.ApiClient) -> str:
+    """notification-system as deploy/namespace.yaml makes it, for tests that need it to exist.
+    It stays: without a namespace controller a deleted namespace never goes (the cluster does),
+    and objects could no longer be created in it."""
+    manifest = yaml.safe_load((DEPLOY / "namespace.yaml").read_text())
+    try:
+        client.CoreV1Api(api_client).create_namespace(manifest)
+    except ApiException as err:
+        if err.status != 409:
+            raise
+    return str(manifest["metadata"]["name"])
 
 
 def tool(name: str) -> str:

@@ -8,35 +8,25 @@ import copy
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import DynamicApiError
 
 from clusters.kind import IMAGE, KindCluster
 from tests.e2e.conftest import REPO
-from tests.e2e.manifests import dry_run_apply, dry_run_create, kustomize, tool
+from tests.e2e.manifests import dry_run_apply, dry_run_create, ensure_deploy_namespace, kustomize, tool
 
 DEPLOY = REPO / "deploy"
 NAMESPACE = "notification-system"
 
 
 @pytest.fixture(scope="module")
-def deploy_namespace(api_client: client.ApiClient) -> Iterator[str]:
-    """notification-system as deploy/namespace.yaml makes it: namespaced dry-runs need it to exist.
-    It stays: without a namespace controller a deleted namespace never goes, and the cluster does."""
-    manifest = yaml.safe_load((DEPLOY / "namespace.yaml").read_text())
-    try:
-        client.CoreV1Api(api_client).create_namespace(manifest)
-    except ApiException as err:
-        if err.status != 409:
-            raise
-    yield NAMESPACE
+def deploy_namespace(api_client: client.ApiClient) -> str:
+    return ensure_deploy_namespace(api_client)
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, Any]:
