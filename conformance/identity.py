@@ -108,7 +108,10 @@ def load(paths: Iterable[Path]) -> list[dict[str, Any]]:
         try:
             documents = [d for d in yaml.safe_load_all(path.read_text()) if d]
         except yaml.YAMLError as err:
-            raise IdentityError(f"The RBAC manifest {path} is not valid YAML: {err}.") from err
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or "unreadable"
+            raise IdentityError(f"The RBAC manifest {path} is not valid YAML{where}: {problem}.") from err
         objects += [d for d in documents if isinstance(d, dict) and d.get("kind") in IDENTITY_KINDS]
     accounts = [o for o in objects if o["kind"] == "ServiceAccount"]
     if len(accounts) != 1:
