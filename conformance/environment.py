@@ -113,7 +113,7 @@ class RunEnvironment:
             api_client = config.new_client_from_config(str(cluster.kubeconfig), context=cluster.context)
             version = client.VersionApi(api_client).get_code().git_version
             install_crds(api_client, binding)
-            self.sink = RecordingSink(settings.sink_address or cluster.host_address or "127.0.0.1").start()
+            self.sink = self._start_sink(settings.sink_address or cluster.host_address or "127.0.0.1")
             self._start_controller(self._controller_cluster(cluster, api_client))
             self.control = RunControl(
                 self.restart_controller if self.controller else None,
@@ -140,6 +140,13 @@ class RunEnvironment:
             keep_on_failure=settings.keep_on_failure,
         )
         return self.context
+
+    @staticmethod
+    def _start_sink(host: str) -> RecordingSink:
+        try:
+            return RecordingSink(host).start()
+        except OSError as err:
+            raise SetupError(f"The recording sink cannot listen on {host}: {err.strerror or err}.") from err
 
     def _controller_cluster(
         self, cluster: clusters.Cluster, api_client: client.ApiClient
