@@ -38,10 +38,9 @@ INSTALL = {
 
 @dataclass(frozen=True)
 class Command:
-    """One command the provider runs; ``capture`` when its output is read."""
+    """One command the provider runs (its output is returned, and its last line on failure)."""
 
     argv: tuple[str, ...]
-    capture: bool = False
 
     def __str__(self) -> str:
         return " ".join(self.argv)
@@ -176,7 +175,6 @@ class KindCluster:
                     "--format",
                     "{{range .IPAM.Config}}{{.Gateway}} {{end}}",
                 ),
-                capture=True,
             ),
         ]
 
@@ -191,7 +189,7 @@ class KindCluster:
                     f"The kind cluster needs {program}, which is not on PATH; install it ({where})."
                 )
         try:
-            self.run(Command(("docker", "info", "--format", "{{.ServerVersion}}"), capture=True))
+            self.run(Command(("docker", "info", "--format", "{{.ServerVersion}}")))
         except ClusterError as err:
             where = os.environ.get("DOCKER_HOST", "the default socket")
             raise ClusterError(
