@@ -120,3 +120,75 @@ def test_hadolint_refuses_a_dockerfile_that_runs_as_root_from_an_unpinned_image(
     result = subprocess.run([hadolint(), str(careless)], capture_output=True, text=True, check=False)
     assert result.returncode != 0
     assert {"DL3007", "DL3002", "DL3013"} <= set(re.findall(r"DL\d{4}", result.stdout)), result.stdout
+
+
+def requirement_closure(names: list[str]) -> set[str]:
+    """The distributions ``names`` pull in, whatever their markers say (an over-approximation)."""
+    import importlib.metadata
+
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            requires = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        todo += [re.split(r"[ ;<>=!~\[(]", r, maxsplit=1)[0] for r in requires if "extra ==" not in r]
+    return seen
+
+
+IMPORT_EVERYTHING = """
+import importlib, json, pkgutil, sys
+import reference_controller
+for module in pkgutil.walk_packages(reference_controller.__path__, "reference_controller."):
+    importlib.import_module(module.name)
+print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
+"""
+
+
+def test_the_image_holds_everything_the_controller_imports() -> None:
+    """Every module the controller's code imports is the standard library's, its own, or comes with
+    deploy/requirements.txt: nothing it needs is left out of the image (pytest, jinja2 and the
+    suite's own packages are not installed there)."""
+    import importlib.metadata
+    import json
+
+    lines = (REPO / "deploy" / "requirements.txt").read_text().splitlines()
+    names = [re.split(r"[<>=!~ ]", line, maxsplit=1)[0] for line in lines if line.strip() and line[0] != "#"]
+    allowed = requirement_closure(names)
+    imported = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", IMPORT_EVERYTHING], capture_output=True, text=True, check=True, cwd=REPO
+        ).stdout
+    )
+    owners = importlib.metadata.packages_distributions()
+    outside = {
+        module: owners.get(module, ["?"])
+        for module in imported
+        if module not in sys.stdlib_module_names
+        and module not in ("reference_controller", "cython_runtime")  # the latter: made by compiled modules
+        and not module.startswith("_")
+        and not any(re.sub(r"[-_.]+", "-", d).lower() in allowed for d in owners.get(module, []))
+    }
+    assert not outside, f"imported by the controller but not installed in the image: {outside}"
+
+
+def test_the_build_context_keeps_what_the_dockerfile_copies() -> None:
+    """.dockerignore leaves out everything but what the build stage copies."""
+    kept = {
+        line[1:].rstrip("/")
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    copied = {
+        source.rstrip("/")
+        for i in instructions(DOCKERFILE.read_text())
+        if i.keyword == "COPY" and not i.arguments.startswith("--from")
+        for source in i.arguments.split()[:-1]
+    }
+    assert copied == kept
