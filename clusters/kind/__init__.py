@@ -153,7 +153,7 @@ class KindCluster:
                 )
             ),
             Command(("kind", "load", "docker-image", self.image, "--name", self.cluster_name)),
-            Command((*kubectl, "apply", "--server-side", "-k", str(self.overlay_path))),
+            Command((*kubectl, "apply", "--server-side", "--force-conflicts", "-k", str(self.overlay_path))),
             Command(
                 (
                     *kubectl,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from kubernetes import client
 from kubernetes.dynamic.exceptions import DynamicApiError
 
 from clusters.kind import IMAGE, KindCluster
+from clusters.local.controlplane import LocalControlPlane
 from tests.e2e.conftest import REPO
 from tests.e2e.manifests import dry_run_apply, dry_run_create, ensure_deploy_namespace, kustomize, tool
 
@@ -201,3 +203,22 @@ def test_kind_accepts_the_rendered_config(kind_files: KindCluster, tmp_path: Pat
     )
     refused = kind_create(broken, tmp_path)
     assert 'unable to decode config: Unknown MountPropagation: "Sideways"' in refused.stderr, refused.stderr
+
+
+def test_the_providers_kubectl_apply_is_accepted(
+    local_cluster: LocalControlPlane, deploy_namespace: str, kind_files: KindCluster
+) -> None:
+    """The provider's own ``kubectl apply`` line, with --dry-run=server added, against the local
+    API server: kubectl's built-in kustomize reads the run's overlay and the server accepts it all."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed here (the kind gate installs it)")
+    [apply] = [c.argv for c in kind_files.start_commands() if "apply" in c.argv]
+    argv = [kubectl, *apply[1:]]
+    argv[argv.index("--kubeconfig") + 1] = str(local_cluster.kubeconfig_path)
+    applied = subprocess.run(
+        [*argv, "--dry-run=server"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert "deployment.apps/notification-controller serverside-applied (server dry run)" in applied.stdout
+    assert len(applied.stdout.strip().splitlines()) == 9, applied.stdout

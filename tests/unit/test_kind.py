@@ -52,7 +52,7 @@ def test_commands_are_exactly_these(tmp_path: Path) -> None:
         f"kind create cluster --name notification-conformance --config {c}/kind-config.yaml "
         f"--kubeconfig {c}/kubeconfig --wait 180s",
         f"kind load docker-image {IMAGE} --name notification-conformance",
-        f"kubectl --kubeconfig {c}/kubeconfig apply --server-side -k {c}/overlay",
+        f"kubectl --kubeconfig {c}/kubeconfig apply --server-side --force-conflicts -k {c}/overlay",
         f"kubectl --kubeconfig {c}/kubeconfig --namespace notification-system rollout status "
         "deployment/notification-controller --timeout 180s",
         "docker network inspect kind --format {{range .IPAM.Config}}{{.Gateway}} {{end}}",
