@@ -5,7 +5,7 @@ ServiceAccount is refused everything else, and the suite's full profile passes u
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from clusters.local.controlplane import LocalControlPlane
 from conformance import identity
 from conformance.binding import Binding
 from conformance.environment import install_crds
@@ -107,9 +108,8 @@ def test_the_role_grants_exactly_the_agreed_permissions(
         assert not allowed(api_client, "", "", "namespaces", "", verb), verb
 
 
-def status_of(call: object) -> int:
+def status_of(call: Callable[[], object]) -> int:
     """The HTTP status of a call made with the controller's token (2xx as 200)."""
-    assert callable(call)
     try:
         call()
     except ApiException as err:
@@ -177,12 +177,12 @@ def test_the_token_is_refused_outside_the_role(as_controller: client.ApiClient) 
 
 
 def test_full_profile_passes_under_the_least_privilege_identity(
-    tmp_path: Path, local_cluster: object, controller_identity: identity.ServiceAccountIdentity
+    tmp_path: Path, local_cluster: LocalControlPlane, controller_identity: identity.ServiceAccountIdentity
 ) -> None:
     run = run_suite(
         tmp_path,
         "--nc-cluster=existing",
-        f"--nc-kubeconfig={local_cluster.kubeconfig_path}",  # type: ignore[attr-defined]
+        f"--nc-kubeconfig={local_cluster.kubeconfig_path}",
         "--nc-controller-rbac=deploy",
     )
     assert run.returncode == 0, run.output
@@ -208,14 +208,14 @@ def crippled_rbac(folder: Path) -> Path:
 
 
 def test_the_suite_runs_the_controller_with_only_the_given_rights(
-    tmp_path: Path, local_cluster: object, api_client: client.ApiClient
+    tmp_path: Path, local_cluster: LocalControlPlane, api_client: client.ApiClient
 ) -> None:
     """Take away the status write and the reference controller fails: the option really binds it."""
     ensure_deploy_namespace(api_client)
     run = run_suite(
         tmp_path,
         "--nc-cluster=existing",
-        f"--nc-kubeconfig={local_cluster.kubeconfig_path}",  # type: ignore[attr-defined]
+        f"--nc-kubeconfig={local_cluster.kubeconfig_path}",
         f"--nc-controller-rbac={crippled_rbac(tmp_path / 'rbac')}",
         "-k",
         "console-delivers",
@@ -239,5 +239,13 @@ def test_the_suite_runs_the_controller_with_only_the_given_rights(
         ("fixtures/crds", "must hold exactly one ServiceAccount, not 0."),
     ],
 )
-def test_wrong_rbac_manifests_are_one_sentence(tmp_path: Path, manifests: str, sentence: str) -> None:
-    assert_one_sentence(run_suite(tmp_path, f"--nc-controller-rbac={manifests}").output, sentence)
+def test_wrong_rbac_manifests_are_one_sentence(
+    tmp_path: Path, local_cluster: LocalControlPlane, manifests: str, sentence: str
+) -> None:
+    run = run_suite(
+        tmp_path,
+        "--nc-cluster=existing",
+        f"--nc-kubeconfig={local_cluster.kubeconfig_path}",
+        f"--nc-controller-rbac={manifests}",
+    )
+    assert_one_sentence(run.output, sentence)
