@@ -37,7 +37,12 @@ CONTEXT_KEY = pytest.StashKey[RunContext]()
 TEST_TIMEOUT_MARGIN = 30.0
 
 _OPTIONS: list[tuple[str, str, Any]] = [
-    ("cluster", "where to run: 'local' (kube-apiserver + etcd started for the run) or 'existing'", "local"),
+    (
+        "cluster",
+        "where to run: 'local' (kube-apiserver + etcd started for the run), 'existing', or 'kind' "
+        "(a kind cluster with the reference controller deployed in it; see make conformance-kind)",
+        "local",
+    ),
     ("kubeconfig", "kubeconfig for --nc-cluster=existing (default: $KUBECONFIG or ~/.kube/config)", None),
     ("context", "kubeconfig context for --nc-cluster=existing", None),
     (
