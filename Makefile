@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
-.PHONY: all venv assets conformance test lint fmt typecheck cluster-up clean
+.PHONY: all venv assets conformance test lint fmt typecheck cluster-up clean kube-tools image conformance-kind
 
 all: test
 
@@ -27,8 +27,31 @@ assets: venv
 conformance: assets
 	$(BIN)/pytest conformance/suite -n $(WORKERS) --junitxml=reports/junit.xml $(PYTEST_ARGS)
 
+## kind and kustomize, built once from their Go modules into the virtual environment: the kind
+## provider's config and deploy/'s overlays are checked with the real tools (no Docker engine needed).
+KIND_VERSION := v0.33.0
+KUSTOMIZE_VERSION := v5.8.1
+kube-tools: venv
+	@$(BIN)/kind version 2>/dev/null | grep -q '^kind $(KIND_VERSION) ' || \
+		GOBIN=$(abspath $(BIN)) go install sigs.k8s.io/kind@$(KIND_VERSION)
+	@$(BIN)/kustomize version 2>/dev/null | grep -qx '$(KUSTOMIZE_VERSION)' || \
+		GOBIN=$(abspath $(BIN)) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+## The reference controller's image (needs a Docker engine).
+IMAGE := notification-conformance/reference-controller:dev
+image:
+	docker build -f deploy/Dockerfile -t $(IMAGE) .
+
+## The CI gate: the suite against the reference controller deployed in a kind cluster
+## (needs a Docker engine and kubectl; kind comes from kube-tools).
+conformance-kind: kube-tools
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m clusters.kind check
+	$(MAKE) image
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest conformance/suite -n $(WORKERS) --nc-cluster kind \
+		--nc-controller-cmd "" --junitxml=reports/junit.xml $(PYTEST_ARGS)
+
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
-test: assets lint typecheck
+test: assets kube-tools lint typecheck
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 lint: venv

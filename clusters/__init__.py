@@ -6,12 +6,17 @@ from pathlib import Path
 
 from clusters.base import Cluster, ClusterError, ClusterProvider
 
-PROVIDERS = ("local", "existing")
+PROVIDERS = ("local", "existing", "kind")
 
 
 def provider(
-    name: str, kubeconfig: Path | None = None, context: str | None = None, workdir: Path | None = None
+    name: str,
+    kubeconfig: Path | None = None,
+    context: str | None = None,
+    workdir: Path | None = None,
+    shared: Path | None = None,
 ) -> ClusterProvider:
+    """``shared``: this machine's folder that a controller running in the cluster must see too."""
     if name == "local":
         from clusters.local.controlplane import LocalControlPlane
 
@@ -20,6 +25,12 @@ def provider(
         from clusters.existing import ExistingCluster
 
         return ExistingCluster(kubeconfig, context)
+    if name == "kind":
+        from clusters.kind import KindCluster
+
+        if workdir is None or shared is None:
+            raise ClusterError("The kind cluster needs a folder of its own and the run's shared folder.")
+        return KindCluster(workdir, shared)
     raise ClusterError(f"Unknown cluster provider {name!r}; use one of {', '.join(PROVIDERS)}.")
 
 

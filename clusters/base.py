@@ -17,6 +17,9 @@ class Cluster:
     context: str | None
     server: str
     provider: str
+    # An address of this machine that the cluster's pods reach (where the suite's sink must
+    # listen when the controller runs in a pod); None when the controller runs here.
+    host_address: str | None = None
 
 
 class ClusterProvider(Protocol):

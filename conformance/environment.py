@@ -4,6 +4,7 @@ cluster, the binding's CRDs, the recording sink and the controller under test.""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shlex
 import shutil
 import sys
@@ -20,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 
 import clusters
 from clusters.processes import ManagedProcess
+from conformance import identity
 from conformance.binding import Binding
 from conformance.context import RunContext
 from conformance.control import RunControl
@@ -43,6 +45,8 @@ class Settings:
     controller_cmd: str
     tolerances: Tolerances
     keep_on_failure: bool = False
+    controller_rbac: tuple[Path, ...] = ()
+    sink_address: str | None = None
 
 
 def install_crds(api_client: client.ApiClient, binding: Binding) -> None:
@@ -87,6 +91,7 @@ class RunEnvironment:
         self.console: ConsoleLog | None = None
         self.context: RunContext | None = None
         self.control: RunControl | None = None
+        self.identity: identity.ServiceAccountIdentity | None = None
         self.controller_argv: list[str] = []
         self._launcher = ThreadPoolExecutor(1, thread_name_prefix="controller-launcher")
         self.details: dict[str, Any] = {}
@@ -97,20 +102,24 @@ class RunEnvironment:
             binding = Binding.load(settings.binding)
             started = time.monotonic()
             self.provider = clusters.provider(
-                settings.cluster, settings.kubeconfig, settings.kube_context, self.workdir / "cluster"
+                settings.cluster,
+                settings.kubeconfig,
+                settings.kube_context,
+                self.workdir / "cluster",
+                shared=self.workdir,
             )
             cluster = self.provider.start()
             self.details["clusterStartSeconds"] = round(time.monotonic() - started, 3)
             api_client = config.new_client_from_config(str(cluster.kubeconfig), context=cluster.context)
             version = client.VersionApi(api_client).get_code().git_version
             install_crds(api_client, binding)
-            self.sink = RecordingSink().start()
-            self._start_controller(cluster)
+            self.sink = self._start_sink(settings.sink_address or cluster.host_address or "127.0.0.1")
+            self._start_controller(self._controller_cluster(cluster, api_client))
             self.control = RunControl(
                 self.restart_controller if self.controller else None,
                 lambda: self.controller is None or self.controller.running(),
             ).start()
-        except clusters.ClusterError as err:
+        except (clusters.ClusterError, identity.IdentityError) as err:
             self.stop()
             raise SetupError(str(err)) from err
         except BaseException:
@@ -131,6 +140,27 @@ class RunEnvironment:
             keep_on_failure=settings.keep_on_failure,
         )
         return self.context
+
+    @staticmethod
+    def _start_sink(host: str) -> RecordingSink:
+        try:
+            return RecordingSink(host).start()
+        except OSError as err:
+            raise SetupError(f"The recording sink cannot listen on {host}: {err.strerror or err}.") from err
+
+    def _controller_cluster(
+        self, cluster: clusters.Cluster, api_client: client.ApiClient
+    ) -> clusters.Cluster:
+        """The cluster as the controller sees it: under its own ServiceAccount with --nc-controller-rbac."""
+        if not self.settings.controller_rbac:
+            return cluster
+        self.identity = identity.ServiceAccountIdentity(
+            api_client, identity.load(self.settings.controller_rbac)
+        )
+        self.identity.apply()
+        self.details["controllerIdentity"] = self.identity.username
+        kubeconfig = self.identity.write_kubeconfig(self.workdir / "controller-kubeconfig")
+        return dataclasses.replace(cluster, kubeconfig=kubeconfig, context=identity.CONTEXT)
 
     def _start_controller(self, cluster: clusters.Cluster) -> None:
         if not self.settings.controller_cmd:
@@ -191,6 +221,10 @@ class RunEnvironment:
         if self.sink is not None:
             self.sink.stop()
             self.sink = None
+        if self.identity is not None:
+            with contextlib.suppress(Exception):
+                self.identity.remove()
+            self.identity = None
         if self.provider is not None:
             with contextlib.suppress(Exception):
                 self.provider.stop()

@@ -40,7 +40,12 @@ CONTEXT_KEY = pytest.StashKey[RunContext]()
 TEST_TIMEOUT_MARGIN = 30.0
 
 _OPTIONS: list[tuple[str, str, Any]] = [
-    ("cluster", "where to run: 'local' (kube-apiserver + etcd started for the run) or 'existing'", "local"),
+    (
+        "cluster",
+        "where to run: 'local' (kube-apiserver + etcd started for the run), 'existing', or 'kind' "
+        "(a kind cluster with the reference controller deployed in it; see make conformance-kind)",
+        "local",
+    ),
     ("kubeconfig", "kubeconfig for --nc-cluster=existing (default: $KUBECONFIG or ~/.kube/config)", None),
     ("context", "kubeconfig context for --nc-cluster=existing", None),
     (
@@ -55,6 +60,18 @@ _OPTIONS: list[tuple[str, str, Any]] = [
     ("report-dir", "folder for the conformance report", "reports"),
     ("epsilon", "measurement error forgiven below a gap's lower bound, e.g. 50ms", "50ms"),
     ("slack", "latency allowed above a gap's upper bound, e.g. 750ms", "750ms"),
+    (
+        "controller-rbac",
+        "ServiceAccount and RBAC manifests (files or folders, comma-separated, e.g. deploy): the suite "
+        "applies them and gives the controller command a {kubeconfig} for that ServiceAccount only",
+        "",
+    ),
+    (
+        "sink-address",
+        "address the recording sink listens on and gives the controller (default 127.0.0.1, or one "
+        "the cluster's pods reach)",
+        None,
+    ),
 ]
 
 
@@ -98,6 +115,10 @@ def settings_from(config: pytest.Config) -> Settings:
         controller_cmd=option(config, "controller-cmd").strip(),
         tolerances=tolerances,
         keep_on_failure=config.getoption("nc_keep_on_failure"),
+        controller_rbac=tuple(
+            Path(p.strip()) for p in str(option(config, "controller-rbac")).split(",") if p.strip()
+        ),
+        sink_address=option(config, "sink-address"),
     )
 
 

@@ -23,7 +23,7 @@ def assert_one_sentence(output: str, sentence: str) -> None:
             ["--nc-cluster=existing", "--nc-kubeconfig=/nonexistent/kubeconfig"],
             "ERROR: Cannot use kubeconfig /nonexistent/kubeconfig",
         ),
-        (["--nc-cluster=moon"], "ERROR: Unknown cluster provider 'moon'; use one of local, existing."),
+        (["--nc-cluster=moon"], "ERROR: Unknown cluster provider 'moon'; use one of local, existing, kind."),
         (
             ["--nc-controller-cmd=no-such-controller --kubeconfig {kubeconfig}"],
             "ERROR: The controller command ['no-such-controller'] was not found.",
