@@ -8,6 +8,7 @@ only when the suite itself (``conformance/suite``) is collected.
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, cast
 import pytest
 from kubernetes import client, config
 
-from conformance import durations, oracle, report
+from conformance import certification, durations, implementation, junit, oracle, report, report_html
 from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
 from conformance.control import ControlClient
@@ -51,6 +52,11 @@ _OPTIONS: list[tuple[str, str, Any]] = [
     ("report-dir", "folder for the conformance report", "reports"),
     ("epsilon", "measurement error forgiven below a gap's lower bound, e.g. 50ms", "50ms"),
     ("slack", "latency allowed above a gap's upper bound, e.g. 750ms", "750ms"),
+    (
+        "implementation",
+        "YAML file describing the controller under test: organization, project, url, version, contact",
+        None,
+    ),
 ]
 
 
@@ -65,6 +71,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="keep a failed scenario's namespace and objects (a local cluster still goes at the end)",
+    )
+    group.addoption(
+        "--nc-implementation-version",
+        dest="nc_implementation_version",
+        default=None,
+        help="the implementation's version (a tag or commit); overrides the implementation file's",
+    )
+    group.addoption(
+        "--nc-certify",
+        action="store_true",
+        default=False,
+        help="certification mode: every core test once, default tolerances, a described implementation; "
+        "refuses re-runs, subsets and loosened bounds",
     )
 
 
@@ -148,17 +167,57 @@ class EnvironmentPlugin:
         self.tests: dict[str, dict[str, Any]] = {}
         self.started = time.time()
         self.report: dict[str, Any] | None = None
+        self.implementation: dict[str, str] = {}
+        self.binding: dict[str, Any] = {}
+        self.report_path: Path | None = None
+        self.html_path: Path | None = None
+        self.deviations: list[str] = []
+        self.core: list[str] = []
+        self.reruns = 0
         self._previous_sigterm: Any = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.config.option.collectonly:
             return
-        load_scenarios(self.config)
+        try:
+            self._start()
+        except pytest.UsageError as err:
+            xmlpath = self.config.option.xmlpath
+            if xmlpath:
+                suite_name = str(self.config.getini("junit_suite_name"))
+                junit.write_setup_error(Path(xmlpath), str(err), suite_name, time.time() - self.started)
+            raise
+
+    def _start(self) -> None:
+        scenarios = load_scenarios(self.config)
         settings = settings_from(self.config)
         try:
-            Binding.load(settings.binding)
-        except BindingError as err:
+            binding = Binding.load(settings.binding)
+            self.implementation = implementation.load(
+                Path(option(self.config, "implementation"))
+                if option(self.config, "implementation")
+                else None,
+                self.config.getoption("nc_implementation_version"),
+            )
+        except (BindingError, implementation.ImplementationError) as err:
             raise pytest.UsageError(str(err)) from err
+        self.binding = report.binding_summary(binding)
+        self.core = [s.name for s in load([DEFAULT_SCENARIOS]) if s.features == ("core",)]
+        self.deviations = certification.deviations(self.config.option, settings.tolerances)
+        left_out = certification.unselected_core(self.core, [s.name for s in scenarios])
+        if left_out:
+            self.deviations.append(certification.not_selected_text(left_out))
+        if any("::" in arg for arg in self.config.args):
+            self.deviations.append(f"tests are selected by node id ({' '.join(self.config.args)})")
+        if self.config.getoption("nc_certify"):
+            missing = implementation.missing(self.implementation)
+            if missing:
+                raise pytest.UsageError(
+                    f"Certification needs the implementation's {', '.join(missing)}: give them in "
+                    "--nc-implementation FILE (and --nc-implementation-version)."
+                )
+            if self.deviations:
+                raise pytest.UsageError(certification.refusal(self.deviations))
         self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         self.environment = RunEnvironment(settings)
         try:
@@ -186,14 +245,20 @@ class EnvironmentPlugin:
             node.workerinput["nc_context"] = context.to_json()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if str(report.outcome) == "rerun":  # pytest-rerunfailures
+            self.reruns += 1
+            return
         test = self.tests.setdefault(report.nodeid, {"outcome": "passed"})
         for name, value in report.user_properties:
             if name == SCENARIO_PROPERTY:
                 test["features"] = cast(dict[str, Any], value)["features"]
+                test["scenario"] = cast(dict[str, Any], value)["name"]
         if report.when == "call" or not report.passed:  # set-up and clean-up count when they fail or skip
             test["outcome"] = report.outcome
             if report.skipped and isinstance(report.longrepr, tuple):
                 test["reason"] = report.longrepr[2].removeprefix("Skipped: ")
+            if report.failed:
+                test["message"] = failure_message(report)
         if report.when == "call":
             self.results += [
                 cast(dict[str, Any], value)
@@ -201,28 +266,55 @@ class EnvironmentPlugin:
                 if name == RESULT_PROPERTY
             ]
 
+    @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file, so clean-up errors are in it
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         environment, self.environment = self.environment, None
         if environment is None:
             return
+        directory = Path(option(self.config, "report-dir"))
         try:
-            directory = Path(option(self.config, "report-dir"))
             directory.mkdir(parents=True, exist_ok=True)
             if environment.controller is not None:
                 (directory / "controller.log").write_text(environment.controller_log_tail(100000))
-            self.report = report.build(
-                environment.context,
-                self.results,
-                self.tests,
-                self.started,
-                time.time(),
-                environment.details,
-            )
-            self.report_path = report.write(self.report, directory)
         finally:
-            environment.stop()
+            try:
+                environment.stop()
+            except Exception as err:
+                self.config.hook.pytest_runtest_logreport(report=junit.cleanup_report(str(err)))
+                if session.exitstatus == pytest.ExitCode.OK:
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
             if self._previous_sigterm is not None:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
+        self.report = report.build(
+            environment.context,
+            self.results,
+            self.tests,
+            self.started,
+            time.time(),
+            environment.details,
+            implementation=self.implementation,
+            mode=self.mode(),
+            binding=self.binding,
+            invocation={
+                "dir": str(self.config.invocation_params.dir),
+                "python": sys.executable,
+                "args": list(self.config.invocation_params.args),
+            },
+        )
+        self.report_path = report.write(self.report, directory)
+        self.html_path = report_html.write(self.report, directory)
+
+    def mode(self) -> dict[str, Any]:
+        """Certification holds only when nothing deviated, including core tests that never ran."""
+        ran = [t["scenario"] for t in self.tests.values() if "scenario" in t]
+        found = list(self.deviations)
+        not_run = certification.unselected_core(self.core, ran)
+        if not_run and not any("core scenarios were not run" in d for d in found):
+            found.append(certification.not_selected_text(not_run))
+        if self.reruns:
+            found.append(f"{self.reruns} test runs were repeated after failing")
+        certify = bool(self.config.getoption("nc_certify"))
+        return {"certification": certify and not found, "deviations": found, "reruns": self.reruns}
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None:
@@ -231,6 +323,17 @@ class EnvironmentPlugin:
         for line in report.summary_lines(self.report):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"report: {self.report_path}")
+        terminalreporter.write_line(f"html: {self.html_path}")
+
+
+def failure_message(test_report: pytest.TestReport) -> str:
+    """The first line that says why a test failed."""
+    crash = getattr(test_report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else test_report.longreprtext
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):  # "scenario 'x' violated the contract:" + the first
+        return f"{lines[0]} {lines[1]}"[:500]
+    return lines[0][:500] if lines else ""
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -1,0 +1,206 @@
+"""The HTML report: one self-contained page a person reads instead of logs.
+
+Rendered from the YAML report's data alone (so ``notification-conformance report``
+can render it again later), with every scenario's timeline drawn as inline SVG:
+a lane per channel, a mark per attempt at its time after creation, the window
+the contract allowed for it as a shaded band, and an attempt outside its window
+in red, next to the forbidden stretch it fell into.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+FILENAME = "conformance-report.html"
+WIDTH = 960.0
+LEFT = 120.0
+RIGHT = 24.0
+TOP = 28.0
+LANE = 52.0
+BOTTOM = 8.0
+STEPS = (0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
+
+
+@dataclass
+class Mark:
+    attempt: int
+    at: float
+    x: float
+    outcome: str
+    verdict: str
+    source: str
+    gap: float | None
+    window: list[float] | None
+    title: str
+    violation: str = ""
+
+
+@dataclass
+class Band:
+    x: float
+    width: float
+    start: float
+    end: float
+    kind: str
+    """``window`` (allowed) or ``forbidden`` (too early: between the previous attempt and the window)."""
+    attempt: int
+    title: str
+
+
+@dataclass
+class Lane:
+    channel: str
+    y: float
+    marks: list[Mark] = field(default_factory=list)
+    bands: list[Band] = field(default_factory=list)
+
+
+@dataclass
+class Picture:
+    id: str
+    width: float
+    height: float
+    left: float
+    right: float
+    top: float
+    lane_height: float
+    lanes: list[Lane]
+    ticks: list[tuple[float, str]]
+    seconds: float
+
+
+def element_id(scenario: str) -> str:
+    return "timeline-" + re.sub(r"[^A-Za-z0-9_-]+", "-", scenario)
+
+
+def _step(seconds: float) -> float:
+    return next((step for step in STEPS if seconds / step <= 10), STEPS[-1])
+
+
+def _violation_for(row: dict[str, Any], violations: list[dict[str, Any]]) -> str:
+    prefix = f"channel {row['channel']!r} attempt {row['attempt']} "
+    found = next((v for v in violations if v["message"].startswith(prefix)), None)
+    return f"[{found['requirement']}] {found['message']}" if found else ""
+
+
+def picture(scenario: dict[str, Any]) -> Picture:
+    """Lay out one scenario's timeline: where each mark and band goes, in SVG units."""
+    rows = scenario["timeline"]
+    channels = list(dict.fromkeys(row["channel"] for row in rows))
+    by_channel = {
+        c: sorted((r for r in rows if r["channel"] == c), key=lambda r: r["attempt"]) for c in channels
+    }
+    ends: list[float] = [max(0.0, float(row["at"])) for row in rows]
+    for mine in by_channel.values():
+        for previous, row in itertools.pairwise(mine):
+            if row["window"]:
+                ends.append(float(previous["at"]) + float(row["window"][1]))
+    seconds = max([1.0, *ends]) * 1.05
+    plot = WIDTH - LEFT - RIGHT
+
+    def x(at: float) -> float:
+        return round(LEFT + max(0.0, at) / seconds * plot, 2)
+
+    lanes = []
+    for index, channel in enumerate(channels):
+        lane = Lane(channel, TOP + index * LANE)
+        mine = by_channel[channel]
+        for position, row in enumerate(mine):
+            previous = mine[position - 1] if position else None
+            if previous is not None and row["window"]:
+                low, high = (previous["at"] + bound for bound in row["window"])
+                lane.bands.append(
+                    Band(
+                        x(low),
+                        max(1.0, x(high) - x(low)),
+                        round(low, 6),
+                        round(high, 6),
+                        "window",
+                        row["attempt"],
+                        f"{channel} attempt {row['attempt']} allowed from {low:.3f}s to {high:.3f}s "
+                        f"(gap {row['window'][0]:.3f}s to {row['window'][1]:.3f}s after attempt "
+                        f"{previous['attempt']})",
+                    )
+                )
+                if row["verdict"] == "early":
+                    lane.bands.append(
+                        Band(
+                            x(previous["at"]),
+                            max(1.0, x(low) - x(previous["at"])),
+                            round(previous["at"], 6),
+                            round(low, 6),
+                            "forbidden",
+                            row["attempt"],
+                            f"{channel} attempt {row['attempt']} was forbidden before {low:.3f}s",
+                        )
+                    )
+            gap = f", {row['gap']:.3f}s after attempt {row['attempt'] - 1}" if row["gap"] is not None else ""
+            allowed = (
+                f"; allowed gap [{row['window'][0]:.3f}s, {row['window'][1]:.3f}s]" if row["window"] else ""
+            )
+            lane.marks.append(
+                Mark(
+                    attempt=row["attempt"],
+                    at=row["at"],
+                    x=x(row["at"]),
+                    outcome=row["outcome"],
+                    verdict=row["verdict"],
+                    source=row["source"],
+                    gap=row["gap"],
+                    window=row["window"],
+                    title=f"{channel} attempt {row['attempt']} at {row['at']:.3f}s{gap}{allowed}: "
+                    f"{row['outcome']} (seen via {row['source']})",
+                    violation=_violation_for(row, scenario["violations"]) if row["verdict"] != "ok" else "",
+                )
+            )
+        lanes.append(lane)
+    step = _step(seconds)
+    ticks = [(x(i * step), f"{i * step:g}s") for i in range(int(seconds / step) + 1)]
+    return Picture(
+        id=element_id(scenario["scenario"]),
+        width=WIDTH,
+        height=TOP + max(1, len(lanes)) * LANE + BOTTOM,
+        left=LEFT,
+        right=WIDTH - RIGHT,
+        top=TOP,
+        lane_height=LANE,
+        lanes=lanes,
+        ticks=ticks,
+        seconds=seconds,
+    )
+
+
+def _environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render(report: dict[str, Any]) -> str:
+    scenarios = sorted(report["scenarios"], key=lambda s: (s["passed"], s["scenario"]))
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            report=report,
+            scenarios=[(scenario, picture(scenario)) for scenario in scenarios],
+        )
+    )
+
+
+def write(report: dict[str, Any], directory: Path) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / FILENAME
+    path.write_text(render(report))
+    return path
