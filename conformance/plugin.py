@@ -330,7 +330,7 @@ def failure_message(test_report: pytest.TestReport) -> str:
     """The first line that says why a test failed."""
     crash = getattr(test_report.longrepr, "reprcrash", None)
     text = crash.message if crash is not None else test_report.longreprtext
-    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    lines = [line.strip().removeprefix("Failed: ") for line in str(text).splitlines() if line.strip()]
     if len(lines) > 1 and lines[0].endswith(":"):  # "scenario 'x' violated the contract:" + the first
         return f"{lines[0]} {lines[1]}"[:500]
     return lines[0][:500] if lines else ""

@@ -20,26 +20,28 @@ import jinja2
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FILENAME = "conformance-report.html"
 WIDTH = 960.0
-LEFT = 120.0
+LEFT = 150.0
 RIGHT = 24.0
 TOP = 28.0
-LANE = 52.0
+ROW = 20.0
+LANE_PADDING = 6.0
 BOTTOM = 8.0
 STEPS = (0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
 
 
 @dataclass
-class Mark:
-    attempt: int
+class Attempt:
+    """One attempt's row in its channel's lane: its mark, and the bands that governed it."""
+
+    number: int
+    y: float
     at: float
     x: float
     outcome: str
     verdict: str
-    source: str
-    gap: float | None
-    window: list[float] | None
     title: str
     violation: str = ""
+    bands: list[Band] = field(default_factory=list)
 
 
 @dataclass
@@ -50,7 +52,6 @@ class Band:
     end: float
     kind: str
     """``window`` (allowed) or ``forbidden`` (too early: between the previous attempt and the window)."""
-    attempt: int
     title: str
 
 
@@ -58,8 +59,8 @@ class Band:
 class Lane:
     channel: str
     y: float
-    marks: list[Mark] = field(default_factory=list)
-    bands: list[Band] = field(default_factory=list)
+    height: float
+    attempts: list[Attempt] = field(default_factory=list)
 
 
 @dataclass
@@ -70,7 +71,7 @@ class Picture:
     left: float
     right: float
     top: float
-    lane_height: float
+    row_height: float
     lanes: list[Lane]
     ticks: list[tuple[float, str]]
     seconds: float
@@ -90,8 +91,17 @@ def _violation_for(row: dict[str, Any], violations: list[dict[str, Any]]) -> str
     return f"[{found['requirement']}] {found['message']}" if found else ""
 
 
+def _title(row: dict[str, Any]) -> str:
+    gap = f", {row['gap']:.3f}s after attempt {row['attempt'] - 1}" if row["gap"] is not None else ""
+    allowed = f"; allowed gap [{row['window'][0]:.3f}s, {row['window'][1]:.3f}s]" if row["window"] else ""
+    return (
+        f"{row['channel']} attempt {row['attempt']} at {row['at']:.3f}s{gap}{allowed}: "
+        f"{row['outcome']} (seen via {row['source']})"
+    )
+
+
 def picture(scenario: dict[str, Any]) -> Picture:
-    """Lay out one scenario's timeline: where each mark and band goes, in SVG units."""
+    """Lay out one scenario's timeline in SVG units: a lane per channel, a row per attempt."""
     rows = scenario["timeline"]
     channels = list(dict.fromkeys(row["channel"] for row in rows))
     by_channel = {
@@ -108,69 +118,60 @@ def picture(scenario: dict[str, Any]) -> Picture:
     def x(at: float) -> float:
         return round(LEFT + max(0.0, at) / seconds * plot, 2)
 
+    def band(start: float, end: float, kind: str, title: str) -> Band:
+        return Band(x(start), max(1.5, x(end) - x(start)), round(start, 6), round(end, 6), kind, title)
+
     lanes = []
-    for index, channel in enumerate(channels):
-        lane = Lane(channel, TOP + index * LANE)
+    y = TOP
+    for channel in channels:
         mine = by_channel[channel]
+        lane = Lane(channel, y, LANE_PADDING * 2 + ROW * len(mine))
         for position, row in enumerate(mine):
+            attempt = Attempt(
+                number=row["attempt"],
+                y=y + LANE_PADDING + ROW * position + ROW / 2,
+                at=row["at"],
+                x=x(row["at"]),
+                outcome=row["outcome"],
+                verdict=row["verdict"],
+                title=_title(row),
+                violation=_violation_for(row, scenario["violations"]) if row["verdict"] != "ok" else "",
+            )
             previous = mine[position - 1] if position else None
             if previous is not None and row["window"]:
                 low, high = (previous["at"] + bound for bound in row["window"])
-                lane.bands.append(
-                    Band(
-                        x(low),
-                        max(1.0, x(high) - x(low)),
-                        round(low, 6),
-                        round(high, 6),
+                if row["verdict"] == "early":
+                    attempt.bands.append(
+                        band(
+                            previous["at"],
+                            low,
+                            "forbidden",
+                            f"{channel} attempt {row['attempt']} was not allowed before {low:.3f}s",
+                        )
+                    )
+                attempt.bands.append(
+                    band(
+                        low,
+                        high,
                         "window",
-                        row["attempt"],
-                        f"{channel} attempt {row['attempt']} allowed from {low:.3f}s to {high:.3f}s "
-                        f"(gap {row['window'][0]:.3f}s to {row['window'][1]:.3f}s after attempt "
+                        f"{channel} attempt {row['attempt']} was allowed from {low:.3f}s to {high:.3f}s "
+                        f"({row['window'][0]:.3f}s to {row['window'][1]:.3f}s after attempt "
                         f"{previous['attempt']})",
                     )
                 )
-                if row["verdict"] == "early":
-                    lane.bands.append(
-                        Band(
-                            x(previous["at"]),
-                            max(1.0, x(low) - x(previous["at"])),
-                            round(previous["at"], 6),
-                            round(low, 6),
-                            "forbidden",
-                            row["attempt"],
-                            f"{channel} attempt {row['attempt']} was forbidden before {low:.3f}s",
-                        )
-                    )
-            gap = f", {row['gap']:.3f}s after attempt {row['attempt'] - 1}" if row["gap"] is not None else ""
-            allowed = (
-                f"; allowed gap [{row['window'][0]:.3f}s, {row['window'][1]:.3f}s]" if row["window"] else ""
-            )
-            lane.marks.append(
-                Mark(
-                    attempt=row["attempt"],
-                    at=row["at"],
-                    x=x(row["at"]),
-                    outcome=row["outcome"],
-                    verdict=row["verdict"],
-                    source=row["source"],
-                    gap=row["gap"],
-                    window=row["window"],
-                    title=f"{channel} attempt {row['attempt']} at {row['at']:.3f}s{gap}{allowed}: "
-                    f"{row['outcome']} (seen via {row['source']})",
-                    violation=_violation_for(row, scenario["violations"]) if row["verdict"] != "ok" else "",
-                )
-            )
+            lane.attempts.append(attempt)
         lanes.append(lane)
+        y += lane.height
     step = _step(seconds)
     ticks = [(x(i * step), f"{i * step:g}s") for i in range(int(seconds / step) + 1)]
     return Picture(
         id=element_id(scenario["scenario"]),
         width=WIDTH,
-        height=TOP + max(1, len(lanes)) * LANE + BOTTOM,
+        height=max(y, TOP + ROW) + BOTTOM,
         left=LEFT,
         right=WIDTH - RIGHT,
         top=TOP,
-        lane_height=LANE,
+        row_height=ROW,
         lanes=lanes,
         ticks=ticks,
         seconds=seconds,
@@ -181,7 +182,6 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
-        undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
