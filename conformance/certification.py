@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import pytest
+
+from conformance import implementation
 from conformance.tolerances import Tolerances
 
 CERTIFIED = Tolerances()
@@ -73,3 +76,44 @@ def not_selected_text(names: list[str]) -> str:
 def refusal(found: list[str]) -> str:
     """The one sentence that refuses a certification."""
     return f"Certification mode refuses this run: {'; '.join(found)}."
+
+
+def assess(
+    config: pytest.Config,
+    tolerances: Tolerances,
+    core: list[str],
+    selected: list[str],
+    described: dict[str, str],
+) -> list[str]:
+    """This run's deviations; in certification mode, a UsageError for any of them.
+
+    ``core``: the shipped core scenarios; ``selected``: the scenarios this run loads.
+    """
+    found = deviations(config.option, tolerances)
+    left_out = unselected_core(core, selected)
+    if left_out:
+        found.append(not_selected_text(left_out))
+    if any("::" in arg for arg in config.args):
+        found.append(f"tests are selected by node id ({' '.join(config.args)})")
+    if config.getoption("nc_certify"):
+        missing = implementation.missing(described)
+        if missing:
+            raise pytest.UsageError(
+                f"Certification needs the implementation's {', '.join(missing)}: give them in "
+                "--nc-implementation FILE (and --nc-implementation-version)."
+            )
+        if found:
+            raise pytest.UsageError(refusal(found))
+    return found
+
+
+def mode(certify: bool, found: list[str], core: list[str], ran: list[str], reruns: int) -> dict[str, Any]:
+    """The report's ``mode``: certification holds only when nothing deviated, including core
+    tests that were selected but never ran (an interrupted run)."""
+    found = list(found)
+    not_run = unselected_core(core, ran)
+    if not_run and not any("core scenarios were not run" in text for text in found):
+        found.append(not_selected_text(not_run))
+    if reruns:
+        found.append(f"{reruns} test runs were repeated after failing")
+    return {"certification": certify and not found, "deviations": found, "reruns": reruns}

@@ -193,31 +193,17 @@ class EnvironmentPlugin:
         settings = settings_from(self.config)
         try:
             binding = Binding.load(settings.binding)
+            described = option(self.config, "implementation")
             self.implementation = implementation.load(
-                Path(option(self.config, "implementation"))
-                if option(self.config, "implementation")
-                else None,
-                self.config.getoption("nc_implementation_version"),
+                Path(described) if described else None, self.config.getoption("nc_implementation_version")
             )
         except (BindingError, implementation.ImplementationError) as err:
             raise pytest.UsageError(str(err)) from err
         self.binding = report.binding_summary(binding)
         self.core = [s.name for s in load([DEFAULT_SCENARIOS]) if s.features == ("core",)]
-        self.deviations = certification.deviations(self.config.option, settings.tolerances)
-        left_out = certification.unselected_core(self.core, [s.name for s in scenarios])
-        if left_out:
-            self.deviations.append(certification.not_selected_text(left_out))
-        if any("::" in arg for arg in self.config.args):
-            self.deviations.append(f"tests are selected by node id ({' '.join(self.config.args)})")
-        if self.config.getoption("nc_certify"):
-            missing = implementation.missing(self.implementation)
-            if missing:
-                raise pytest.UsageError(
-                    f"Certification needs the implementation's {', '.join(missing)}: give them in "
-                    "--nc-implementation FILE (and --nc-implementation-version)."
-                )
-            if self.deviations:
-                raise pytest.UsageError(certification.refusal(self.deviations))
+        self.deviations = certification.assess(
+            self.config, settings.tolerances, self.core, [s.name for s in scenarios], self.implementation
+        )
         self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         self.environment = RunEnvironment(settings)
         try:
@@ -293,7 +279,13 @@ class EnvironmentPlugin:
             time.time(),
             environment.details,
             implementation=self.implementation,
-            mode=self.mode(),
+            mode=certification.mode(
+                bool(self.config.getoption("nc_certify")),
+                self.deviations,
+                self.core,
+                [t["scenario"] for t in self.tests.values() if "scenario" in t],
+                self.reruns,
+            ),
             binding=self.binding,
             invocation={
                 "dir": str(self.config.invocation_params.dir),
@@ -303,18 +295,6 @@ class EnvironmentPlugin:
         )
         self.report_path = report.write(self.report, directory)
         self.html_path = report_html.write(self.report, directory)
-
-    def mode(self) -> dict[str, Any]:
-        """Certification holds only when nothing deviated, including core tests that never ran."""
-        ran = [t["scenario"] for t in self.tests.values() if "scenario" in t]
-        found = list(self.deviations)
-        not_run = certification.unselected_core(self.core, ran)
-        if not_run and not any("core scenarios were not run" in d for d in found):
-            found.append(certification.not_selected_text(not_run))
-        if self.reruns:
-            found.append(f"{self.reruns} test runs were repeated after failing")
-        certify = bool(self.config.getoption("nc_certify"))
-        return {"certification": certify and not found, "deviations": found, "reruns": self.reruns}
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None:

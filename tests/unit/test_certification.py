@@ -53,3 +53,22 @@ def test_core_scenarios_left_out_are_named() -> None:
         certification.not_selected_text(missing) == "6 core scenarios were not run: a, c, d, e, f and 1 more"
     )
     assert certification.unselected_core(["a"], ["a", "extra"]) == []
+
+
+def test_mode_is_a_certification_only_when_nothing_deviated() -> None:
+    clean = certification.mode(True, [], ["a", "b"], ["a", "b", "extra"], 0)
+    assert clean == {"certification": True, "deviations": [], "reruns": 0}
+    assert certification.mode(False, [], ["a"], ["a"], 0)["certification"] is False
+
+
+def test_an_interrupted_certification_or_a_rerun_is_no_certification() -> None:
+    interrupted = certification.mode(True, [], ["a", "b"], ["a"], 0)
+    assert interrupted["certification"] is False
+    assert interrupted["deviations"] == ["1 core scenarios were not run: b"]
+    rerun = certification.mode(True, [], ["a"], ["a"], 2)
+    assert (rerun["certification"], rerun["deviations"]) == (False, ["2 test runs were repeated after failing"])
+
+
+def test_a_subset_is_named_once() -> None:
+    found = [certification.not_selected_text(["b"])]
+    assert certification.mode(False, found, ["a", "b"], ["a"], 0)["deviations"] == found
