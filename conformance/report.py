@@ -71,8 +71,10 @@ def reproduce_command(invocation: dict[str, Any] | None, scenario: str) -> str |
         if arg in ("-k", "-m", "-n", "--numprocesses", "--junitxml", "--junit-xml"):
             skip = True
             continue
-        if arg.startswith(("-k", "-m", "-n", "--numprocesses=", "--junitxml=", "--junit-xml=")):
-            continue
+        if arg == "--nc-certify" or arg.startswith(
+            ("-k", "-m", "-n", "--numprocesses=", "--junitxml=", "--junit-xml=")
+        ):
+            continue  # one scenario again is no certification
         args.append(arg)
     python = invocation.get("python", "python")
     command = shlex.join([python, "-m", "pytest", *args, "-k", f"{SCENARIO_TEST}[{scenario}]"])
