@@ -25,7 +25,7 @@ RIGHT = 24.0
 TOP = 28.0
 ROW = 20.0
 LANE_PADDING = 6.0
-BOTTOM = 8.0
+BOTTOM = 22.0
 STEPS = (0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
 
 
@@ -64,6 +64,19 @@ class Lane:
 
 
 @dataclass
+class Moment:
+    name: str
+    at: float
+    x: float
+    label: str
+
+
+MOMENTS = {"terminal": "terminal phase", "deleted": "deleted", "restarted": "controller restarted"}
+QUIET_AFTER = {"terminal": "NR-QUIET-AFTER-TERMINAL", "deleted": "NR-QUIET-AFTER-DELETE"}
+_ATTEMPTED = re.compile(r"^channel '(?P<channel>.+?)' was attempted ")
+
+
+@dataclass
 class Picture:
     id: str
     width: float
@@ -75,6 +88,7 @@ class Picture:
     lanes: list[Lane]
     ticks: list[tuple[float, str]]
     seconds: float
+    moments: list[Moment]
 
 
 def element_id(scenario: str) -> str:
@@ -100,6 +114,19 @@ def _title(row: dict[str, Any]) -> str:
     )
 
 
+def _quiet_violations(scenario: dict[str, Any]) -> dict[tuple[str, str], tuple[float, str]]:
+    """(moment, channel) -> (when, first violation): channels attempted after they had to be quiet."""
+    found: dict[tuple[str, str], tuple[float, str]] = {}
+    for moment, requirement in QUIET_AFTER.items():
+        at = scenario.get("moments", {}).get(moment)
+        for violation in scenario["violations"]:
+            match = _ATTEMPTED.match(violation["message"])
+            if at is not None and violation["requirement"] == requirement and match:
+                text = f"[{requirement}] {violation['message']}"
+                found.setdefault((moment, match["channel"]), (float(at), text))
+    return found
+
+
 def picture(scenario: dict[str, Any]) -> Picture:
     """Lay out one scenario's timeline in SVG units: a lane per channel, a row per attempt."""
     rows = scenario["timeline"]
@@ -112,6 +139,8 @@ def picture(scenario: dict[str, Any]) -> Picture:
         for previous, row in itertools.pairwise(mine):
             if row["window"]:
                 ends.append(float(previous["at"]) + float(row["window"][1]))
+    moments = scenario.get("moments", {})
+    ends += [float(at) for at in moments.values()]
     seconds = max([1.0, *ends]) * 1.05
     plot = WIDTH - LEFT - RIGHT
 
@@ -121,6 +150,7 @@ def picture(scenario: dict[str, Any]) -> Picture:
     def band(start: float, end: float, kind: str, title: str) -> Band:
         return Band(x(start), max(1.5, x(end) - x(start)), round(start, 6), round(end, 6), kind, title)
 
+    quiet = _quiet_violations(scenario)
     lanes = []
     y = TOP
     for channel in channels:
@@ -137,6 +167,9 @@ def picture(scenario: dict[str, Any]) -> Picture:
                 title=_title(row),
                 violation=_violation_for(row, scenario["violations"]) if row["verdict"] != "ok" else "",
             )
+            for (moment, quiet_channel), (moment_at, text) in quiet.items():
+                if quiet_channel == channel and row["at"] > moment_at and attempt.verdict == "ok":
+                    attempt.verdict, attempt.violation = f"after {MOMENTS[moment]}", text
             previous = mine[position - 1] if position else None
             if previous is not None and row["window"]:
                 low, high = (previous["at"] + bound for bound in row["window"])
@@ -175,6 +208,10 @@ def picture(scenario: dict[str, Any]) -> Picture:
         lanes=lanes,
         ticks=ticks,
         seconds=seconds,
+        moments=[
+            Moment(name, at, x(at), f"{MOMENTS.get(name, name)} at {at:.3f}s")
+            for name, at in sorted(moments.items(), key=lambda item: item[1])
+        ],
     )
 
 

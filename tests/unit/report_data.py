@@ -54,6 +54,7 @@ FAILED_SCENARIO = {
         row("archive", 2, 0.017, 0.007, [0.95, 1.75], nominal=1.0, verdict="early"),
         row("archive", 3, 2.0, 1.983, [1.95, 2.75], nominal=2.0),
     ],
+    "moments": {"terminal": 2.05},
     "readOnlyMechanisms": {"archive": "tmpfs"},
 }
 PASSED_SCENARIO = {

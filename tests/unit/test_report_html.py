@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conformance import report_html
 from tests import browser
-from tests.unit.report_data import sample
+from tests.unit.report_data import row, sample
 
 
 def test_early_attempt_is_drawn_inside_the_forbidden_stretch_before_its_window() -> None:
@@ -28,6 +28,9 @@ def test_early_attempt_is_drawn_inside_the_forbidden_stretch_before_its_window()
     assert forbidden.x == first.x < early.x < window.x
     assert [b.kind for b in ontime.bands] == ["window"] and ontime.violation == ""
     assert window.x <= ontime.bands[0].x <= ontime.x <= ontime.bands[0].x + ontime.bands[0].width
+    [terminal] = picture.moments
+    assert (terminal.name, terminal.label) == ("terminal", "terminal phase at 2.050s")
+    assert ontime.x < terminal.x < picture.right
 
 
 def test_page_is_self_contained_and_names_what_a_certifier_needs() -> None:
@@ -62,3 +65,29 @@ def test_a_blank_page_is_not_a_picture(tmp_path: Path) -> None:
     blank = tmp_path / "blank.html"
     blank.write_text("<!DOCTYPE html><html><body></body></html>")
     assert not browser.is_picture(browser.screenshot(blank, tmp_path / "blank.png", 400, 300))
+
+
+def test_attempts_after_deletion_are_drawn_as_violations() -> None:
+    data = sample()
+    deleted = {
+        "scenario": "deleted-during-backoff",
+        "passed": False,
+        "violations": [
+            {
+                "requirement": "NR-QUIET-AFTER-DELETE",
+                "message": "channel 'hook' was attempted 0.991s after the notification was deleted",
+            }
+        ],
+        "timeline": [
+            row("hook", 1, 0.003, source="sink"),
+            row("hook", 2, 1.005, 1.002, [0.95, 1.75], source="sink"),
+        ],
+        "moments": {"deleted": 0.014},
+    }
+    data["scenarios"].append(deleted)
+    picture = report_html.picture(deleted)
+    first, second = picture.lanes[0].attempts
+    assert (first.verdict, second.verdict) == ("ok", "after deleted")
+    assert second.violation.startswith("[NR-QUIET-AFTER-DELETE] channel 'hook' was attempted")
+    assert [m.name for m in picture.moments] == ["deleted"]
+    assert 'data-verdict="after deleted"' in report_html.render(data)
