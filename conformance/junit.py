@@ -43,13 +43,14 @@ def write_setup_error(path: Path, message: str, suite_name: str = "pytest", dura
     ElementTree.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def cleanup_report(message: str) -> pytest.TestReport:
-    """A clean-up error as a test report, so junitxml and the terminal both record it."""
+def environment_error(message: str) -> pytest.TestReport:
+    """An error after the last test (clean-up, writing the report) as a test report, so that
+    junitxml and the terminal both record it."""
     return pytest.TestReport(
         nodeid=ENVIRONMENT_NODEID,
         location=("conformance", None, "environment"),
         keywords={},
         outcome="failed",
-        longrepr=f"The run's environment could not be cleaned up: {message}",
+        longrepr=message,
         when="teardown",
     )

@@ -266,9 +266,7 @@ class EnvironmentPlugin:
             try:
                 environment.stop()
             except Exception as err:
-                self.config.hook.pytest_runtest_logreport(report=junit.cleanup_report(str(err)))
-                if session.exitstatus == pytest.ExitCode.OK:
-                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+                self._environment_error(session, f"The run's environment could not be cleaned up: {err}")
             if self._previous_sigterm is not None:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
         self.report = report.build(
@@ -293,8 +291,18 @@ class EnvironmentPlugin:
                 "args": list(self.config.invocation_params.args),
             },
         )
-        self.report_path = report.write(self.report, directory)
+        try:
+            self.report_path = report.write(self.report, directory)
+        except report.ReportError as err:  # a bug of the suite's, which must not pass for a success
+            self._environment_error(session, str(err))
+            self.report = None
+            return
         self.html_path = report_html.write(self.report, directory)
+
+    def _environment_error(self, session: pytest.Session, message: str) -> None:
+        self.config.hook.pytest_runtest_logreport(report=junit.environment_error(message))
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None:
