@@ -24,12 +24,6 @@ already have, and write what happened to reports a person and a CI system can re
 """
 
 EPILOG = """\
-commands:
-  run       run the suite; extra arguments go to pytest (-k, -m, -x, ...)
-  certify   run the suite in certification mode: every core test once, default tolerances
-  cluster   start or stop a local control plane on its own (up, down)
-  report    check a conformance report against its schema and render its HTML page again
-
 examples:
   notification-conformance run
   notification-conformance run --controller-cmd "./bin/manager --kubeconfig {kubeconfig}" -k backoff
@@ -140,10 +134,10 @@ def parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=_Formatter,
     )
-    commands = main.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = main.add_subparsers(title="commands", dest="command", metavar="COMMAND", required=True)
     run = commands.add_parser(
         "run",
-        help="run the suite",
+        help="run the suite; arguments it does not know go to pytest (-k, -m, -x, ...)",
         description="Run the conformance suite against a controller and write the reports.",
         epilog=RUN_EPILOG,
         formatter_class=_Formatter,
@@ -152,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
     _suite_options(run, certify=False)
     certify = commands.add_parser(
         "certify",
-        help="run the suite in certification mode",
+        help="run the suite in certification mode: every core test once, default tolerances",
         description="Certify a controller: the whole suite, once, with the default tolerances, "
         "and a report that names the implementation.",
         epilog=CERTIFY_EPILOG,
@@ -162,7 +156,7 @@ def parser() -> argparse.ArgumentParser:
     _suite_options(certify, certify=True)
     cluster = commands.add_parser(
         "cluster",
-        help="start or stop a local control plane",
+        help="start or stop a local kube-apiserver + etcd on its own (up, down)",
         description="A local kube-apiserver + etcd on its own, for kubectl and for running a controller "
         "by hand. 'up' runs until Ctrl-C, or in the background with --detach; 'down' stops it.",
         formatter_class=_Formatter,
@@ -173,7 +167,7 @@ def parser() -> argparse.ArgumentParser:
     cluster.add_argument("--name", metavar="NAME", help="name of a detached cluster (default: default)")
     report = commands.add_parser(
         "report",
-        help="check a report and render its HTML page",
+        help="check a conformance report against its schema and render its HTML page again",
         description="Check a conformance report against its schema and render its HTML page again.",
         epilog=REPORT_EPILOG,
         formatter_class=_Formatter,
