@@ -181,11 +181,12 @@ class EnvironmentPlugin:
             return
         try:
             self._start()
-        except pytest.UsageError as err:
+        except Exception as err:  # junitxml writes nothing for a session that never started
             xmlpath = self.config.option.xmlpath
             if xmlpath:
+                message = str(err) if isinstance(err, pytest.UsageError) else f"{type(err).__name__}: {err}"
                 suite_name = str(self.config.getini("junit_suite_name"))
-                junit.write_setup_error(Path(xmlpath), str(err), suite_name, time.time() - self.started)
+                junit.write_setup_error(Path(xmlpath), message, suite_name, time.time() - self.started)
             raise
 
     def _start(self) -> None:
