@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
-.PHONY: all venv assets conformance test lint fmt typecheck cluster-up clean kube-tools image conformance-kind
+.PHONY: all venv assets browser conformance certify test lint fmt typecheck cluster-up clean kube-tools image conformance-kind
 
 all: test
 
@@ -23,9 +23,20 @@ venv: $(STAMP)
 assets: venv
 	$(BIN)/python -m clusters.local.assets
 
+## Debian's chromium, which the tests use to render the HTML report headless (installed once).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium >/dev/null)
+
 ## The main job: the suite against the reference controller on a local control plane.
 conformance: assets
 	$(BIN)/pytest conformance/suite -n $(WORKERS) --junitxml=reports/junit.xml $(PYTEST_ARGS)
+
+## Certify the reference controller: YAML, JUnit and HTML reports in reports/.
+certify: assets
+	$(BIN)/notification-conformance certify --workers $(WORKERS) \
+		--implementation reference_controller/implementation.yaml \
+		--implementation-version "$$(git describe --tags --always --dirty 2>/dev/null || echo unknown)" $(PYTEST_ARGS)
 
 ## kind and kustomize, built once from their Go modules into the virtual environment: the kind
 ## provider's config and deploy/'s overlays are checked with the real tools (no Docker engine needed).
@@ -51,7 +62,7 @@ conformance-kind: kube-tools
 		--nc-controller-cmd "" --junitxml=reports/junit.xml $(PYTEST_ARGS)
 
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
-test: assets kube-tools lint typecheck
+test: assets kube-tools browser lint typecheck
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 lint: venv

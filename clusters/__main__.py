@@ -74,7 +74,7 @@ def down(args: argparse.Namespace) -> int:
     return 0
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m clusters", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -89,7 +89,7 @@ def main() -> int:
     stop = commands.add_parser("down", help="stop a detached cluster")
     stop.add_argument("--name", default="default")
     stop.set_defaults(run=down)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     return int(args.run(args))
 
 

@@ -8,6 +8,7 @@ only when the suite itself (``conformance/suite``) is collected.
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any, cast
 import pytest
 from kubernetes import client, config
 
-from conformance import durations, oracle, report
+from conformance import certification, durations, implementation, junit, oracle, report, report_html
 from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
 from conformance.control import ControlClient
@@ -72,6 +73,11 @@ _OPTIONS: list[tuple[str, str, Any]] = [
         "the cluster's pods reach)",
         None,
     ),
+    (
+        "implementation",
+        "YAML file describing the controller under test: organization, project, url, version, contact",
+        None,
+    ),
 ]
 
 
@@ -86,6 +92,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         help="keep a failed scenario's namespace and objects (a local cluster still goes at the end)",
+    )
+    group.addoption(
+        "--nc-implementation-version",
+        dest="nc_implementation_version",
+        default=None,
+        help="the implementation's version (a tag or commit); overrides the implementation file's",
+    )
+    group.addoption(
+        "--nc-certify",
+        action="store_true",
+        default=False,
+        help="certification mode: every core test once, default tolerances, a described implementation; "
+        "refuses re-runs, subsets and loosened bounds",
     )
 
 
@@ -173,17 +192,44 @@ class EnvironmentPlugin:
         self.tests: dict[str, dict[str, Any]] = {}
         self.started = time.time()
         self.report: dict[str, Any] | None = None
+        self.implementation: dict[str, str] = {}
+        self.binding: dict[str, Any] = {}
+        self.report_path: Path | None = None
+        self.html_path: Path | None = None
+        self.deviations: list[str] = []
+        self.core: list[str] = []
+        self.reruns = 0
         self._previous_sigterm: Any = None
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.config.option.collectonly:
             return
-        load_scenarios(self.config)
+        try:
+            self._start()
+        except Exception as err:  # junitxml writes nothing for a session that never started
+            xmlpath = self.config.option.xmlpath
+            if xmlpath:
+                message = str(err) if isinstance(err, pytest.UsageError) else f"{type(err).__name__}: {err}"
+                suite_name = str(self.config.getini("junit_suite_name"))
+                junit.write_setup_error(Path(xmlpath), message, suite_name, time.time() - self.started)
+            raise
+
+    def _start(self) -> None:
+        scenarios = load_scenarios(self.config)
         settings = settings_from(self.config)
         try:
-            Binding.load(settings.binding)
-        except BindingError as err:
+            binding = Binding.load(settings.binding)
+            described = option(self.config, "implementation")
+            self.implementation = implementation.load(
+                Path(described) if described else None, self.config.getoption("nc_implementation_version")
+            )
+        except (BindingError, implementation.ImplementationError) as err:
             raise pytest.UsageError(str(err)) from err
+        self.binding = report.binding_summary(binding)
+        self.core = [s.name for s in load([DEFAULT_SCENARIOS]) if s.features == ("core",)]
+        self.deviations = certification.assess(
+            self.config, settings.tolerances, self.core, [s.name for s in scenarios], self.implementation
+        )
         self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         self.environment = RunEnvironment(settings)
         try:
@@ -211,14 +257,20 @@ class EnvironmentPlugin:
             node.workerinput["nc_context"] = context.to_json()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if str(report.outcome) == "rerun":  # pytest-rerunfailures
+            self.reruns += 1
+            return
         test = self.tests.setdefault(report.nodeid, {"outcome": "passed"})
         for name, value in report.user_properties:
             if name == SCENARIO_PROPERTY:
                 test["features"] = cast(dict[str, Any], value)["features"]
+                test["scenario"] = cast(dict[str, Any], value)["name"]
         if report.when == "call" or not report.passed:  # set-up and clean-up count when they fail or skip
             test["outcome"] = report.outcome
             if report.skipped and isinstance(report.longrepr, tuple):
                 test["reason"] = report.longrepr[2].removeprefix("Skipped: ")
+            if report.failed:
+                test["message"] = failure_message(report)
         if report.when == "call":
             self.results += [
                 cast(dict[str, Any], value)
@@ -226,28 +278,57 @@ class EnvironmentPlugin:
                 if name == RESULT_PROPERTY
             ]
 
+    @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file, so clean-up errors are in it
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         environment, self.environment = self.environment, None
         if environment is None:
             return
+        directory = Path(option(self.config, "report-dir"))
         try:
-            directory = Path(option(self.config, "report-dir"))
             directory.mkdir(parents=True, exist_ok=True)
             if environment.controller is not None:
                 (directory / "controller.log").write_text(environment.controller_log_tail(100000))
-            self.report = report.build(
-                environment.context,
-                self.results,
-                self.tests,
-                self.started,
-                time.time(),
-                environment.details,
-            )
-            self.report_path = report.write(self.report, directory)
         finally:
-            environment.stop()
+            try:
+                environment.stop()
+            except Exception as err:
+                self._environment_error(session, f"The run's environment could not be cleaned up: {err}")
             if self._previous_sigterm is not None:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
+        self.report = report.build(
+            environment.context,
+            self.results,
+            self.tests,
+            self.started,
+            time.time(),
+            environment.details,
+            implementation=self.implementation,
+            mode=certification.mode(
+                bool(self.config.getoption("nc_certify")),
+                self.deviations,
+                self.core,
+                [t["scenario"] for t in self.tests.values() if "scenario" in t],
+                self.reruns,
+            ),
+            binding=self.binding,
+            invocation={
+                "dir": str(self.config.invocation_params.dir),
+                "python": sys.executable,
+                "args": list(self.config.invocation_params.args),
+            },
+        )
+        try:
+            self.report_path = report.write(self.report, directory)
+        except report.ReportError as err:  # a bug of the suite's, which must not pass for a success
+            self._environment_error(session, str(err))
+            self.report = None
+            return
+        self.html_path = report_html.write(self.report, directory)
+
+    def _environment_error(self, session: pytest.Session, message: str) -> None:
+        self.config.hook.pytest_runtest_logreport(report=junit.environment_error(message))
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is None:
@@ -256,6 +337,17 @@ class EnvironmentPlugin:
         for line in report.summary_lines(self.report):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"report: {self.report_path}")
+        terminalreporter.write_line(f"html: {self.html_path}")
+
+
+def failure_message(test_report: pytest.TestReport) -> str:
+    """The first line that says why a test failed."""
+    crash = getattr(test_report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else test_report.longreprtext
+    lines = [line.strip().removeprefix("Failed: ") for line in str(text).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):  # "scenario 'x' violated the contract:" + the first
+        return f"{lines[0]} {lines[1]}"[:500]
+    return lines[0][:500] if lines else ""
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

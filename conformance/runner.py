@@ -55,8 +55,19 @@ class ScenarioResult:
                 {"requirement": v.requirement, "message": v.message} for v in self.verdict.violations
             ],
             "timeline": [row.as_dict() for row in self.verdict.timeline],
+            "moments": self.moments(),
             "readOnlyMechanisms": self.readonly_mechanisms,
         }
+
+    def moments(self) -> dict[str, float]:
+        """What the suite saw or did besides attempts, in seconds after creation."""
+        observed = self.observed
+        seen = {
+            "terminal": observed.terminal_at,
+            "deleted": observed.deleted_at,
+            "restarted": observed.restarted_at,
+        }
+        return {name: round(at - observed.created, 6) for name, at in seen.items() if at is not None}
 
     def failure_message(self) -> str:
         lines = [f"scenario {self.scenario.name!r} violated the contract:"]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
+from conformance import report, report_html
 from conformance.requirements import REQUIREMENTS
+from tests import browser
 from tests.broken_controllers.defects import DEFECTS
 from tests.e2e.conftest import broken, run_suite
 
@@ -58,8 +61,25 @@ def test_suite_fails_broken_controller(defect: str, tmp_path: Path) -> None:
 
 
 def test_seed_bug_failure_names_channel_attempt_gap_and_window(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, broken("per-channel-writes"), "-k", "readonly-file")
+    """Every report of the seed bug says failure and where: YAML, JUnit, and the HTML timeline."""
+    junit = tmp_path / "junit.xml"
+    run = run_suite(tmp_path, broken("per-channel-writes"), "-k", "readonly-file", f"--junitxml={junit}")
     assert run.report is not None
+    report.validate(run.report)
+    assert run.report["result"] == "failure"
+    assert run.report["mode"]["certification"] is False
+    assert "tests are selected by name (-k 'readonly-file')" in run.report["mode"]["deviations"]
+    [failed] = run.report["failed"]
+    assert failed["scenario"] == "readonly-file"
+    assert {"NR-BACKOFF-LOWER", "NR-BATCHED-WRITES"} <= set(failed["requirements"])
+    [case] = ElementTree.parse(junit).getroot().iter("testcase")
+    assert "NR-BACKOFF-LOWER" in ElementTree.tostring(case, "unicode")
+
+    page = tmp_path / "report" / report_html.FILENAME
+    assert browser.is_picture(browser.screenshot(page, tmp_path / "report.png", 1100, 1400))
+    early = browser.early_marks_before_their_window(browser.dump_dom(page), "timeline-readonly-file")
+    assert early, "the early attempts are drawn as violations"
+    assert all(forbidden <= mark < window for mark, forbidden, window in early), early
     [scenario] = run.report["scenarios"]
     lower = [v["message"] for v in scenario["violations"] if v["requirement"] == "NR-BACKOFF-LOWER"]
     assert lower, run.output

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
-from tests.e2e.conftest import run_suite
+from tests.e2e.conftest import REPO, run_suite
+
+IMPLEMENTATION = f"--nc-implementation={REPO / 'reference_controller' / 'implementation.yaml'}"
 
 
 def assert_one_sentence(output: str, sentence: str) -> None:
@@ -37,10 +40,43 @@ def assert_one_sentence(output: str, sentence: str) -> None:
     ],
 )
 def test_misconfiguration_is_one_sentence(tmp_path: Path, args: list[str], sentence: str) -> None:
-    run = run_suite(tmp_path, *args)
+    junit = tmp_path / "junit.xml"
+    run = run_suite(tmp_path, *args, f"--junitxml={junit}")
     assert run.returncode == 4, run.output
     assert_one_sentence(run.output, sentence)
     assert not list(tmp_path.glob("nc-*")), "the run's temporary folders must be removed"
+    [error] = ElementTree.parse(junit).getroot().iter("error")
+    assert sentence.removeprefix("ERROR: ") in error.get("message", ""), "CI sees why the run did not start"
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (
+            [IMPLEMENTATION, "--nc-implementation-version=v1", "-k", "backoff", "--nc-slack=2s"],
+            "ERROR: Certification mode refuses this run: tests are selected by name (-k 'backoff'); "
+            "upper bounds are loosened: slack 2000ms is above the certified 750ms.",
+        ),
+        (
+            [IMPLEMENTATION, "--nc-implementation-version=v1", "--nc-epsilon=100ms", "-x"],
+            "ERROR: Certification mode refuses this run: the run stops after 1 failures (-x/--maxfail); "
+            "lower bounds are loosened: epsilon 100ms is above the certified 50ms.",
+        ),
+        (
+            [IMPLEMENTATION, "--nc-implementation-version=v1", "--nc-scenarios=fixtures/scenarios/seed.yaml"],
+            "ERROR: Certification mode refuses this run: 22 core scenarios were not run:",
+        ),
+        (
+            [IMPLEMENTATION],
+            "ERROR: Certification needs the implementation's version: give them in --nc-implementation FILE",
+        ),
+    ],
+)
+def test_certification_refuses_with_one_sentence(tmp_path: Path, args: list[str], sentence: str) -> None:
+    run = run_suite(tmp_path, "--nc-certify", *args)
+    assert run.returncode == 4, run.output
+    assert_one_sentence(run.output, sentence)
+    assert run.report is None, "a refused certification writes no report"
 
 
 def test_invalid_scenario_file_is_one_sentence(tmp_path: Path) -> None:

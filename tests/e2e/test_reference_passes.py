@@ -1,17 +1,31 @@
-"""The suite passes the reference controller, on a real control plane, judged by the report."""
+"""The suite certifies the reference controller, on a real control plane, judged by its reports."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from xml.etree import ElementTree
 
-from tests.e2e.conftest import run_suite
+from conformance import report, report_html
+from tests import browser
+from tests.e2e.conftest import REPO, run_suite
 
 
 def test_reference_controller_passes_every_scenario(tmp_path: Path) -> None:
-    run = run_suite(tmp_path)
+    junit = tmp_path / "junit.xml"
+    run = run_suite(
+        tmp_path,
+        "--nc-certify",
+        f"--nc-implementation={REPO / 'reference_controller' / 'implementation.yaml'}",
+        "--nc-implementation-version=test",
+        f"--junitxml={junit}",
+    )
     assert run.returncode == 0, run.output
     assert run.report is not None
     assert run.report["result"] == "success"
+    report.validate(run.report)
+    assert run.report["mode"] == {"certification": True, "deviations": [], "reruns": 0}
+    assert run.report["implementation"]["project"] == "reference controller"
+    assert run.report["profiles"]["core"] == "success"
     scenarios = {s["scenario"]: s for s in run.report["scenarios"]}
     assert {"readonly-file", "mixed-recovers", "mixed-one-always-fails"} <= set(scenarios)
     assert all(s["passed"] for s in scenarios.values())
@@ -21,6 +35,21 @@ def test_reference_controller_passes_every_scenario(tmp_path: Path) -> None:
     assert all(row["window"][0] <= row["gap"] <= row["window"][1] for row in archive[1:])
     assert [row["channel"] for row in readonly["timeline"]].count("console") == 1
     assert readonly["readOnlyMechanisms"]["archive"]
+    assert readonly["reproduce"].endswith("-k 'test_scenario[readonly-file]'")
     flaky = [row for row in scenarios["mixed-recovers"]["timeline"] if row["channel"] == "flaky"]
     assert [row["source"] for row in flaky] == ["sink"] * 3
     assert "conformance result: success" in run.output
+    assert "mode: certification" in run.output
+
+    suites = ElementTree.parse(junit).getroot()
+    cases = list(suites.iter("testcase"))
+    assert len(cases) == run.report["statistics"]["total"]
+    assert not [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
+
+    page = tmp_path / "report" / report_html.FILENAME
+    image = browser.screenshot(page, tmp_path / "report.png", 1100, 2000)
+    assert image.size == (1100, 2000) and browser.is_picture(image)
+    drawn = browser.elements(browser.dump_dom(page))
+    timelines = {e.attrs.get("data-scenario") for e in drawn if e.tag == "svg" and "timeline" in e.classes}
+    assert timelines == set(scenarios)
+    assert not [e for e in drawn if "violation" in e.classes]

@@ -3,34 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from conformance import report
-from conformance.context import RunContext
-
-CONTEXT = RunContext(
-    kubeconfig="/k",
-    kube_context="local",
-    cluster_provider="local",
-    kubernetes_version="v1.36.3",
-    sink_url="http://127.0.0.1:1",
-    binding="fixtures/bindings/reference",
-    workdir="/tmp/x",
-    console_log=None,
-    controller="ctl",
-    control_url="http://127.0.0.1:2",
-)
-FAILED_SCENARIO = {
-    "scenario": "readonly-file",
-    "passed": False,
-    "violations": [
-        {"requirement": "NR-BACKOFF-LOWER", "message": "channel 'archive' attempt 2 came 0.007s after"}
-    ],
-    "timeline": [
-        {"channel": "archive", "attempt": 1, "gap": None},
-        {"channel": "archive", "attempt": 2, "gap": 0.007},
-    ],
-}
+from tests.unit.report_data import CONTEXT, FAILED_SCENARIO, INVOCATION, sample
 
 
 def entry(outcome: str, *features: str, reason: str = "") -> dict[str, Any]:
@@ -38,16 +15,24 @@ def entry(outcome: str, *features: str, reason: str = "") -> dict[str, Any]:
 
 
 def test_failure_names_the_requirement(tmp_path: Path) -> None:
-    tests = {"t[readonly-file]": entry("failed"), "t[b]": entry("passed")}
+    tests = {"t[readonly-file]": {**entry("failed"), "scenario": "readonly-file"}, "t[b]": entry("passed")}
     built = report.build(CONTEXT, [FAILED_SCENARIO], tests, 0.0, 1.0, {})
     assert built["result"] == "failure"
     assert built["profiles"]["core"] == "failure"
     assert [r["id"] for r in built["failedRequirements"]] == ["NR-BACKOFF-LOWER"]
-    assert built["statistics"] == {"passed": 1, "failed": 1, "skipped": 0}
+    assert built["failed"] == [
+        {
+            "test": "t[readonly-file]",
+            "scenario": "readonly-file",
+            "requirements": ["NR-BACKOFF-LOWER"],
+            "message": "",
+        }
+    ]
+    assert built["statistics"] == {"passed": 1, "failed": 1, "skipped": 0, "total": 2, "durationSeconds": 1.0}
     path = report.write(built, tmp_path)
     assert yaml.safe_load(path.read_text())["environment"]["kubernetesVersion"] == "v1.36.3"
     lines = report.summary_lines(built)
-    assert "FAIL readonly-file: 2 attempts, shortest gap 0.007s" in lines[2]
+    assert "FAIL readonly-file: 4 attempts, shortest gap 0.007s" in lines[2]
     assert "[NR-BACKOFF-LOWER]" in lines[3]
 
 
@@ -76,3 +61,75 @@ def test_unclaimed_extended_features_do_not_make_core_partial() -> None:
 
 def test_nothing_run_is_no_success() -> None:
     assert report.build(CONTEXT, [], {}, 0.0, 1.0, {})["result"] == "failure"
+
+
+def test_reproduce_runs_one_scenario_with_the_runs_own_options() -> None:
+    command = report.reproduce_command(
+        {
+            **INVOCATION,
+            "args": [*INVOCATION["args"], "--junitxml=r/junit.xml", "--nc-slack=1s", "-m", "slow"],
+        },
+        "readonly-file",
+    )
+    assert command == (
+        "cd /src && python -m pytest conformance/suite --nc-slack=1s -k 'test_scenario[readonly-file]'"
+    )
+    assert report.reproduce_command(None, "x") is None
+
+
+def test_written_report_is_valid_and_loads_again(tmp_path: Path) -> None:
+    path = report.write(sample(), tmp_path)
+    loaded = report.load(path)
+    assert loaded["implementation"]["version"] == "v1.2.0"
+    assert loaded["scenarios"][0]["reproduce"].endswith("-k 'test_scenario[readonly-file]'")
+
+
+def _drop(data: dict[str, Any], *path: Any) -> None:
+    for key in path[:-1]:
+        data = data[key]
+    del data[path[-1]]
+
+
+def _set(value: Any, *path: Any) -> Any:
+    def change(data: dict[str, Any]) -> None:
+        for key in path[:-1]:
+            data = data[key]
+        data[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda r: _drop(r, "implementation"), "the top level: 'implementation' is a required property"),
+        (_set("maybe", "result"), "result: 'maybe' is not one of"),
+        (_set("partly", "profiles", "core"), "profiles/core: 'partly' is not one of"),
+        (_set(-1, "statistics", "failed"), "statistics/failed: -1 is less than the minimum of 0"),
+        (_set("BACKOFF", "failedRequirements", 0, "id"), "failedRequirements/0/id: 'BACKOFF' does not match"),
+        (_set([0.95], "scenarios", 0, "timeline", 2, "window"), "scenarios/0/timeline/2/window"),
+        (_set("soon", "scenarios", 0, "timeline", 2, "verdict"), "scenarios/0/timeline/2/verdict"),
+        (_set(1, "implementation", "version"), "implementation/version: 1 is not of type 'string'"),
+        (
+            _set({"certification": True, "deviations": ["-k x"], "reruns": 0}, "mode"),
+            "mode/deviations: ['-k x'] is expected to be empty",
+        ),
+        (_set({"certification": True, "deviations": [], "reruns": 2}, "mode"), "mode/reruns: 0 was expected"),
+    ],
+)
+def test_schema_rejects_a_broken_report(change: Any, where: str, tmp_path: Path) -> None:
+    broken = sample()
+    change(broken)
+    with pytest.raises(report.ReportError, match="The conformance report is invalid at ") as raised:
+        report.write(broken, tmp_path)
+    assert where in str(raised.value)
+    assert not (tmp_path / report.FILENAME).exists()
+
+
+def test_load_refuses_what_is_not_a_report(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("- a list\n")
+    with pytest.raises(report.ReportError, match="does not hold a conformance report"):
+        report.load(path)
+    with pytest.raises(report.ReportError, match="Cannot read the conformance report"):
+        report.load(tmp_path / "missing.yaml")
