@@ -20,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 
 import clusters
 from clusters.processes import ManagedProcess
+from conformance import preflight
 from conformance.binding import Binding
 from conformance.context import RunContext
 from conformance.control import RunControl
@@ -104,6 +105,7 @@ class RunEnvironment:
             api_client = config.new_client_from_config(str(cluster.kubeconfig), context=cluster.context)
             version = client.VersionApi(api_client).get_code().git_version
             install_crds(api_client, binding)
+            preflight.check_binding(api_client, binding)
             self.sink = RecordingSink().start()
             self._start_controller(cluster)
             self.control = RunControl(

@@ -7,6 +7,7 @@ run in parallel without seeing each other.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 import shutil
@@ -21,7 +22,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from conformance import checks, oracle
-from conformance.binding import Binding
+from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
 from conformance.control import ControlClient
 from conformance.observation import CONSOLE, FILE, SINK, ExternalEvent, Observed
@@ -82,6 +83,18 @@ def timeline_table(rows: list[checks.TimelineRow]) -> str:
     return "\n".join(lines)
 
 
+def refusal(binding: Binding, err: ApiException) -> str:
+    """One sentence for an object the API server would not take."""
+    try:
+        reason = json.loads(err.body or "")["message"]
+    except (TypeError, ValueError, KeyError):
+        reason = f"HTTP {err.status} {err.reason}"
+    return (
+        f"Binding {binding.name}'s template {binding.template.name} renders a {binding.kind} "
+        f"that the API server refuses: {reason}."
+    )
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40]
 
@@ -98,6 +111,7 @@ class ScenarioRunner:
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.monotonic()
+        scenario = self.binding.adapt(scenario)
         namespace = f"nc-{_slug(scenario.name)}-{secrets.token_hex(3)}"
         workdir = self.context.workpath / namespace
         workdir.mkdir(parents=True)
@@ -134,9 +148,7 @@ class ScenarioRunner:
                 retry=scenario.retry_policy.written,
             )
             recorder = StatusRecorder(self.custom, self.binding, namespace, NAME).start()
-            self.custom.create_namespaced_custom_object(
-                self.binding.group, self.binding.version, namespace, self.binding.plural, manifest
-            )
+            self._create(namespace, manifest)
             created = time.time()
             companions = self._create_companions(scenario, namespace)
             if scenario.actions.touch_every:
@@ -200,11 +212,19 @@ class ScenarioRunner:
                 ],
                 retry=scenario.retry_policy.written,
             )
+            self._create(namespace, manifest)
+            created[name] = (path, time.time())
+        return created
+
+    def _create(self, namespace: str, manifest: dict[str, Any]) -> None:
+        try:
             self.custom.create_namespaced_custom_object(
                 self.binding.group, self.binding.version, namespace, self.binding.plural, manifest
             )
-            created[name] = (path, time.time())
-        return created
+        except ApiException as err:
+            if err.status not in (400, 404, 422):
+                raise
+            raise BindingError(refusal(self.binding, err)) from err
 
     def _observe(
         self, scenario: Scenario, recorder: StatusRecorder, created: float, namespace: str

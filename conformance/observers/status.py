@@ -91,6 +91,7 @@ class StatusRecorder:
 
     def _record(self, obj: dict[str, Any]) -> None:
         received = time.time()
+        self._binding.check(obj)
         phase = self._binding.phase(obj)
         attempts = frozenset((a.channel, a.number) for a in self._binding.attempts(obj))
         with self._cond:
