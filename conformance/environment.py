@@ -9,6 +9,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from kubernetes.client.exceptions import ApiException
 
 import clusters
 from clusters.processes import ManagedProcess
-from conformance import preflight
+from conformance import launch, preflight
 from conformance.binding import Binding
 from conformance.context import RunContext
 from conformance.control import RunControl
@@ -44,6 +45,9 @@ class Settings:
     controller_cmd: str
     tolerances: Tolerances
     keep_on_failure: bool = False
+    controller_user: str | None = None
+    restart_cmd: str = ""
+    pod_selector: str = ""
 
 
 def install_crds(api_client: client.ApiClient, binding: Binding) -> None:
@@ -89,6 +93,7 @@ class RunEnvironment:
         self.context: RunContext | None = None
         self.control: RunControl | None = None
         self.controller_argv: list[str] = []
+        self.user: launch.ControllerUser | None = None
         self._launcher = ThreadPoolExecutor(1, thread_name_prefix="controller-launcher")
         self.details: dict[str, Any] = {}
 
@@ -109,10 +114,10 @@ class RunEnvironment:
             self.sink = RecordingSink().start()
             self._start_controller(cluster)
             self.control = RunControl(
-                self.restart_controller if self.controller else None,
+                self._restarter(api_client, cluster),
                 lambda: self.controller is None or self.controller.running(),
             ).start()
-        except clusters.ClusterError as err:
+        except (clusters.ClusterError, launch.LaunchError) as err:
             self.stop()
             raise SetupError(str(err)) from err
         except BaseException:
@@ -131,14 +136,20 @@ class RunEnvironment:
             control_url=self.control.url,
             tolerances=settings.tolerances,
             keep_on_failure=settings.keep_on_failure,
+            controller_user=self.user.name if self.user else None,
+            restartable=self.control.restart is not None,
         )
         return self.context
 
     def _start_controller(self, cluster: clusters.Cluster) -> None:
         if not self.settings.controller_cmd:
             return
+        kubeconfig = cluster.kubeconfig
+        if self.settings.controller_user:
+            self.user = launch.ControllerUser.resolve(self.settings.controller_user)
+            kubeconfig = self.user.prepare(self.workdir, cluster.kubeconfig)
         values = {
-            "kubeconfig": shlex.quote(str(cluster.kubeconfig)),
+            "kubeconfig": shlex.quote(str(kubeconfig)),
             "context": shlex.quote(cluster.context or ""),
             "python": shlex.quote(sys.executable),
         }
@@ -157,9 +168,30 @@ class RunEnvironment:
 
     def _launch(self) -> ManagedProcess:
         assert self.console is not None
+        as_user = self.user.popen_options(self.workdir / "controller-home") if self.user else {}
         return ManagedProcess(
-            "controller", self.controller_argv, self.workdir / "controller.log", on_line=self.console.append
+            "controller",
+            self.controller_argv,
+            self.workdir / "controller.log",
+            on_line=self.console.append,
+            **as_user,
         )
+
+    def _restarter(self, api_client: client.ApiClient, cluster: clusters.Cluster) -> Callable[[], int] | None:
+        """How disruptive tests restart the controller, or None when they cannot."""
+        if self.controller is not None:
+            return self.restart_controller
+        if self.settings.restart_cmd:
+            values = {
+                "kubeconfig": str(cluster.kubeconfig),
+                "context": cluster.context or "",
+                "python": sys.executable,
+            }
+            argv = launch.command(self.settings.restart_cmd, values, "--nc-controller-restart-cmd")
+            return launch.restart_command(argv)
+        if self.settings.pod_selector:
+            return launch.restart_pods(api_client, launch.PodSelector.parse(self.settings.pod_selector))
+        return None
 
     def restart_controller(self) -> int:
         """Kill the controller as a crash would, and start it again.

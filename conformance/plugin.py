@@ -22,6 +22,7 @@ from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
 from conformance.control import ControlClient
 from conformance.environment import RunEnvironment, Settings, SetupError
+from conformance.launch import CANNOT_RESTART
 from conformance.requirements import FEATURES
 from conformance.runner import ScenarioResult, ScenarioRunner
 from conformance.scenarios import FLAGS, Scenario, ScenarioError, load
@@ -45,6 +46,23 @@ _OPTIONS: list[tuple[str, str, Any]] = [
         "command that runs the controller under test; may use {kubeconfig}, {context} and "
         "{python}; empty when the controller is already running",
         DEFAULT_CONTROLLER,
+    ),
+    (
+        "controller-user",
+        "run the controller command as this unprivileged user, e.g. nobody (the suite must be root)",
+        None,
+    ),
+    (
+        "controller-restart-cmd",
+        "with an external controller: command that restarts it and returns once it is back, "
+        "for disruptive tests; may use {kubeconfig}, {context} and {python}",
+        "",
+    ),
+    (
+        "controller-pod-selector",
+        "with an external controller in the cluster: NAMESPACE/LABELSELECTOR of its pods; disruptive "
+        "tests delete them and wait for a new Ready one",
+        "",
     ),
     ("binding", "binding folder that maps scenarios onto the controller's API", str(DEFAULT_BINDING)),
     ("scenarios", "scenario files or folders (YAML + jinja2), separated by commas", str(DEFAULT_SCENARIOS)),
@@ -94,6 +112,9 @@ def settings_from(config: pytest.Config) -> Settings:
         controller_cmd=option(config, "controller-cmd").strip(),
         tolerances=tolerances,
         keep_on_failure=config.getoption("nc_keep_on_failure"),
+        controller_user=option(config, "controller-user") or None,
+        restart_cmd=str(option(config, "controller-restart-cmd")).strip(),
+        pod_selector=str(option(config, "controller-pod-selector")).strip(),
     )
 
 
@@ -278,8 +299,8 @@ def run_scenario(
 
     def run(scenario: Scenario) -> ScenarioResult:
         disruptive = "disruptive" in scenario.flags
-        if disruptive and nc_context.controller == "external":
-            pytest.skip("the suite did not launch the controller, so it cannot restart it")
+        if disruptive and not nc_context.restartable:
+            pytest.skip(CANNOT_RESTART)
         alone = disruptive or "serial" in scenario.flags
         with control.lease(exclusive=alone, timeout=timeout_for(scenario, nc_context.tolerances)):
             if not control.controller_alive():

@@ -25,6 +25,7 @@ from conformance import checks, oracle
 from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
 from conformance.control import ControlClient
+from conformance.launch import ControllerUser
 from conformance.observation import CONSOLE, FILE, SINK, ExternalEvent, Observed
 from conformance.observers.console import ConsoleLog
 from conformance.observers.files import FileObserver
@@ -113,6 +114,7 @@ class ScenarioRunner:
         self.sink = SinkClient(context.sink_url)
         self.console = ConsoleLog(Path(context.console_log)) if context.console_log else None
         self.control = ControlClient(context.control_url)
+        self.user = ControllerUser.resolve(context.controller_user) if context.controller_user else None
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.monotonic()
@@ -134,8 +136,10 @@ class ScenarioRunner:
                 if channel.type == "file":
                     directory = workdir / channel.name
                     directory.mkdir()
+                    if self.user is not None:
+                        self.user.give(directory)
                     if not channel.writable:
-                        readonly[channel.name] = ReadOnlyDirectory(directory)
+                        readonly[channel.name] = ReadOnlyDirectory(directory, self.user)
                     files[channel.name] = FileObserver(directory).start()
                     values["directory"] = str(directory)
                 elif channel.type == "webhook":

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from conformance.binding import Binding, BindingError
+from conformance.control import ControlError
 from conformance.runner import ScenarioResult
 from conformance.scenarios import Scenario
 
@@ -23,5 +24,7 @@ def test_scenario(
         result = run_scenario(scenario)
     except BindingError as err:
         pytest.fail(str(err), pytrace=False)
+    except ControlError as err:
+        pytest.fail(f"The suite could not restart the controller: {err}", pytrace=False)
     if not result.verdict.passed:
         pytest.fail(result.failure_message(), pytrace=False)
