@@ -147,6 +147,7 @@ class RunEnvironment:
         kubeconfig = cluster.kubeconfig
         if self.settings.controller_user:
             self.user = launch.ControllerUser.resolve(self.settings.controller_user)
+            self.details["controllerUser"] = self.user.name
             kubeconfig = self.user.prepare(self.workdir, cluster.kubeconfig)
         values = {
             "kubeconfig": shlex.quote(str(kubeconfig)),

@@ -86,6 +86,11 @@ class ControllerUser:
         own.chmod(0o600)
         for path in (home, own):
             os.chown(path, self.uid, self.gid)
+        if not self.can(["test", "-r", str(own)]):
+            raise LaunchError(
+                f"The user {self.name!r} cannot reach {own}, because a folder above it is closed to it; "
+                "set TMPDIR to a folder it can pass through."
+            )
         return own
 
     def give(self, directory: Path) -> None:
@@ -95,11 +100,14 @@ class ControllerUser:
     def can_write(self, directory: Path) -> bool:
         """Whether the user can create a file in ``directory``, tried as the user."""
         probe = directory / f".probe-{os.getpid()}"
-        done = subprocess.run(
-            ["touch", str(probe)], user=self.uid, group=self.gid, extra_groups=[], capture_output=True
-        )
+        written = self.can(["touch", str(probe)])
         if probe.exists():
             probe.unlink()
+        return written
+
+    def can(self, argv: list[str]) -> bool:
+        """Whether ``argv``, run as the user, succeeds."""
+        done = subprocess.run(argv, user=self.uid, group=self.gid, extra_groups=[], capture_output=True)
         return done.returncode == 0
 
     def popen_options(self, home: Path) -> dict[str, Any]:

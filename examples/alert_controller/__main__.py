@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -42,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     controller.start()
-    logging.info("alert controller started (namespace: %s)", args.namespace or "all")
+    logging.info("alert controller started (namespace: %s, uid %d)", args.namespace or "all", os.getuid())
     stopping.wait()
     controller.stop()
     return 0
