@@ -17,7 +17,7 @@ from typing import Any, cast
 import pytest
 from kubernetes import client, config
 
-from conformance import durations, oracle, report
+from conformance import durations, oracle, preflight, report
 from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
 from conformance.control import ControlClient
@@ -177,7 +177,7 @@ class EnvironmentPlugin:
         load_scenarios(self.config)
         settings = settings_from(self.config)
         try:
-            Binding.load(settings.binding)
+            preflight.sample(Binding.load(settings.binding), "preflight")  # template errors before set-up
         except BindingError as err:
             raise pytest.UsageError(str(err)) from err
         self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
