@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
-.PHONY: all venv assets conformance test lint fmt typecheck cluster-up clean
+.PHONY: all venv assets conformance conformance-alert test lint fmt typecheck cluster-up clean
 
 all: test
 
@@ -26,6 +26,12 @@ assets: venv
 ## The main job: the suite against the reference controller on a local control plane.
 conformance: assets
 	$(BIN)/pytest conformance/suite -n $(WORKERS) --junitxml=reports/junit.xml $(PYTEST_ARGS)
+
+## The same suite against a second implementation, examples/alert_controller, through its binding.
+conformance-alert: assets
+	$(BIN)/pytest conformance/suite -n $(WORKERS) --nc-binding fixtures/bindings/alerting \
+		--nc-controller-cmd '{python} -m examples.alert_controller --kubeconfig {kubeconfig}' \
+		--nc-report-dir reports/alerting --junitxml=reports/alerting/junit.xml $(PYTEST_ARGS)
 
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
 test: assets lint typecheck
