@@ -100,6 +100,9 @@ class RunEnvironment:
     def start(self) -> RunContext:
         settings = self.settings
         try:
+            launch.check_options(
+                settings.controller_cmd, settings.controller_user, settings.restart_cmd, settings.pod_selector
+            )
             binding = Binding.load(settings.binding)
             started = time.monotonic()
             self.provider = clusters.provider(

@@ -38,6 +38,22 @@ class LaunchError(RuntimeError):
     """The controller cannot be launched or restarted as configured; one sentence."""
 
 
+def check_options(controller_cmd: str, user: str | None, restart_cmd: str, pod_selector: str) -> None:
+    """Refuse options that would silently do nothing in the chosen mode."""
+    if controller_cmd and (restart_cmd or pod_selector):
+        raise LaunchError(
+            "--nc-controller-restart-cmd and --nc-controller-pod-selector are for a controller the suite "
+            "does not launch; with --nc-controller-cmd the suite restarts it itself."
+        )
+    if not controller_cmd and user:
+        raise LaunchError(
+            "--nc-controller-user needs --nc-controller-cmd: the suite can only run as that user "
+            "a controller it launches."
+        )
+    if restart_cmd and pod_selector:
+        raise LaunchError("Give --nc-controller-restart-cmd or --nc-controller-pod-selector, not both.")
+
+
 def command(template: str, values: dict[str, str], option: str = "--nc-controller-cmd") -> list[str]:
     """``template`` with its placeholders filled in (each value shell-quoted), split into argv."""
     quoted = {key: shlex.quote(value) for key, value in values.items()}
@@ -160,7 +176,9 @@ def _ready(pod: Any) -> bool:
     )
 
 
-def restart_pods(api_client: client.ApiClient, selector: PodSelector) -> Callable[[], int]:
+def restart_pods(
+    api_client: client.ApiClient, selector: PodSelector, timeout: float = RESTART_TIMEOUT
+) -> Callable[[], int]:
     """Restart an in-cluster controller: delete its pods, return once a new one is Ready."""
     core = client.CoreV1Api(api_client)
 
@@ -177,7 +195,7 @@ def restart_pods(api_client: client.ApiClient, selector: PodSelector) -> Callabl
             except ApiException as err:
                 if err.status != 404:
                     raise
-        deadline = time.monotonic() + RESTART_TIMEOUT
+        deadline = time.monotonic() + timeout
         version = listing.metadata.resource_version
         while (remaining := deadline - time.monotonic()) > 0:
             for event in watch.Watch().stream(
@@ -193,7 +211,7 @@ def restart_pods(api_client: client.ApiClient, selector: PodSelector) -> Callabl
                     return 0
         raise LaunchError(
             f"No new pod matching {selector.labels} in {selector.namespace} became Ready "
-            f"within {RESTART_TIMEOUT:.0f}s of deleting the old ones."
+            f"within {timeout:.0f}s of deleting the old ones."
         )
 
     return restart

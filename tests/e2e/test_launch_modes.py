@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from kubernetes import client, watch
+from kubernetes.client import ApiClient
 
 from clusters.local.controlplane import LocalControlPlane
+from conformance import launch
 from tests.e2e.conftest import REPO, run_suite
 from tests.e2e.external_controller import stop
 from tests.e2e.test_misconfiguration import assert_one_sentence
@@ -121,3 +127,47 @@ def test_an_external_controller_is_restarted_by_the_configured_command(
     assert restarted.report is not None and restarted.report["statistics"]["passed"] == 1, restarted.output
     assert restarted.report["environment"]["controller"] == "external"
     assert log.read_text().count("alert controller started") == 2, "started by the test, then restarted"
+
+
+def test_a_pod_selector_restart_deletes_the_pods_and_waits_for_a_new_ready_one(api_client: ApiClient) -> None:
+    core = client.CoreV1Api(api_client)
+    namespace = f"nc-pods-{secrets.token_hex(3)}"
+    selector = launch.PodSelector(namespace, "app=controller")
+
+    def pod(name: str) -> client.V1Pod:
+        return client.V1Pod(
+            metadata=client.V1ObjectMeta(name=name, labels={"app": "controller"}),
+            spec=client.V1PodSpec(containers=[client.V1Container(name="manager", image="example/manager")]),
+        )
+
+    def replace_deleted(since: str) -> None:
+        """What a Deployment and a kubelet would do (this control plane has neither)."""
+        stream = watch.Watch()
+        for event in stream.stream(
+            core.list_namespaced_pod, namespace, resource_version=since, timeout_seconds=30
+        ):
+            if event["type"] == "DELETED":
+                core.create_namespaced_pod(namespace, pod("controller-2"))
+                ready = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
+                core.patch_namespaced_pod_status("controller-2", namespace, ready)
+                stream.stop()
+
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    try:
+        core.create_namespaced_pod(namespace, pod("controller-1"))
+        listing: Any = core.list_namespaced_pod(namespace)
+        since = listing.metadata.resource_version
+        replacer = threading.Thread(target=replace_deleted, args=(since,), daemon=True)
+        replacer.start()
+        assert launch.restart_pods(api_client, selector, timeout=20)() == 0
+        replacer.join(5)
+        pods: Any = core.list_namespaced_pod(namespace)
+        assert [p.metadata.name for p in pods.items] == ["controller-2"]
+        with pytest.raises(
+            launch.LaunchError, match=r"No new pod matching app=controller in nc-pods-\w+ became Ready"
+        ):
+            launch.restart_pods(api_client, selector, timeout=2)()
+        with pytest.raises(launch.LaunchError, match=r"No pod in nc-pods-\w+ matches app=controller"):
+            launch.restart_pods(api_client, selector, timeout=2)()
+    finally:
+        core.delete_namespace(namespace)
