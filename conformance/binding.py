@@ -179,6 +179,16 @@ class Binding:
             if not crd.is_file():
                 raise BindingError(f"Binding {path} names a CRD file that does not exist: {crd}.")
 
+    def declarations(self) -> dict[str, Any]:
+        """What the binding declares that changes how the suite judges, for the report."""
+        return {
+            "name": self.name,
+            "api": f"{self.group}/{self.version} {self.kind}",
+            "timestampPrecisionSeconds": self.precision,
+            "jitter": self.jitter,
+            "features": list(self.features),
+        }
+
     def adapt(self, scenario: Scenario) -> Scenario:
         """The scenario as this implementation runs it: with its own jitter, if it declares one."""
         if self.jitter is None:

@@ -104,6 +104,7 @@ class RunEnvironment:
                 settings.controller_cmd, settings.controller_user, settings.restart_cmd, settings.pod_selector
             )
             binding = Binding.load(settings.binding)
+            self.details["bindingDeclares"] = binding.declarations()
             started = time.monotonic()
             self.provider = clusters.provider(
                 settings.cluster, settings.kubeconfig, settings.kube_context, self.workdir / "cluster"

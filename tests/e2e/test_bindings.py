@@ -20,6 +20,7 @@ def test_the_alert_controller_is_certified_through_its_binding(tmp_path: Path) -
     assert run.returncode == 0, run.output
     assert run.report is not None
     assert run.report["result"] == "success", run.output
+    assert run.report["environment"]["bindingDeclares"]["timestampPrecisionSeconds"] == 1.0
     profiles = run.report["profiles"]
     assert profiles["core"] == "success"
     assert profiles["idempotency-key"] == "success"

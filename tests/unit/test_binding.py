@@ -178,6 +178,13 @@ def test_alerting_reads_whole_second_attempts_phases_and_jitter() -> None:
     assert binding.jitter == pytest.approx(0.1)
     assert binding.features == ("core", "idempotency-key")
     assert binding.exposed == {"totalAttempts", "observedGeneration", "completionTime"}
+    assert binding.declarations() == {
+        "name": "alerting",
+        "api": "alerting.example.io/v1beta1 Alert",
+        "timestampPrecisionSeconds": 1.0,
+        "jitter": pytest.approx(0.1),
+        "features": ["core", "idempotency-key"],
+    }
     binding.check(ALERT)
 
 
