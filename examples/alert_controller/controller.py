@@ -197,6 +197,8 @@ class AlertController:
                     ),
                 )
             except ApiException as err:
+                if err.status == 404:
+                    return None  # deleted while it was being sent: nothing left to record
                 if err.status != 409:
                     raise
             fresh = self._read(key)
