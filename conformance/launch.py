@@ -92,9 +92,9 @@ class ControllerUser:
     def prepare(self, workdir: Path, kubeconfig: Path) -> Path:
         """Let the user through the run's folder (not into the cluster's) and give it a kubeconfig copy."""
         workdir.chmod(0o711)
-        for private in workdir.iterdir():
-            if private.is_dir():
-                private.chmod(0o700)
+        cluster = workdir / "cluster"  # a local control plane's data, keys and tokens
+        if cluster.is_dir():
+            cluster.chmod(0o700)
         home = workdir / "controller-home"
         home.mkdir(mode=0o700, exist_ok=True)
         own = home / "kubeconfig"
