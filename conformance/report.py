@@ -55,6 +55,9 @@ def build(
     outcomes = [t["outcome"] for t in tests.values()]
     counts = {kind: outcomes.count(kind) for kind in ("passed", "failed", "skipped")}
     by_profile = profiles(tests)
+    claimed = (details.get("bindingDeclares") or {}).get("features")
+    if claimed is not None:  # also the unclaimed features that no test selects (checks inside core tests)
+        by_profile.update({f: NOT_CLAIMED for f in FEATURES if f not in claimed})
     if counts["failed"] or not counts["passed"]:
         overall = "failure"
     elif by_profile["core"] != "success":

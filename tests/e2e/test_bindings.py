@@ -24,7 +24,12 @@ def test_the_alert_controller_is_certified_through_its_binding(tmp_path: Path) -
     profiles = run.report["profiles"]
     assert profiles["core"] == "success"
     assert profiles["idempotency-key"] == "success"
-    assert profiles["retry-after"] == profiles["permanent-failures"] == "not claimed"
+    assert (
+        profiles["retry-after"]
+        == profiles["permanent-failures"]
+        == profiles["batched-status"]
+        == "not claimed"
+    )
     reasons = {s["reason"] for s in run.report["skipped"]}
     assert reasons == {
         "binding alerting does not claim retry-after",
