@@ -21,15 +21,18 @@ def stop(pidfile: Path) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     pidfile.unlink()
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a parent (it is nobody's child once its starter exited)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
 
 
 def main(argv: list[str]) -> int:
