@@ -230,10 +230,12 @@ class Binding:
             return  # nothing written yet
         raw = _lookup(obj, self.status["phase"])
         if raw is None:
-            raise BindingError(
-                f"Binding {self.name}: the controller wrote status, but its phase path "
-                f"{self.status['phase']} resolves to nothing."
-            )
+            if self.attempts(obj):  # an early write (say, conditions only) need not have a phase yet
+                raise BindingError(
+                    f"Binding {self.name}: the status records attempts, but its phase path "
+                    f"{self.status['phase']} resolves to nothing."
+                )
+            return
         if self.progressing is not None and raw not in self.phases and raw not in self.progressing:
             raise BindingError(
                 f"Binding {self.name}: the controller wrote the phase {raw!r}, which neither phases "
@@ -245,6 +247,14 @@ class Binding:
                 f"{self.status['attempts']} resolves to nothing."
             )
         self.attempts(obj)
+
+    def check_never_terminal(self, obj: dict[str, Any] | None) -> None:
+        """No terminal phase came: was it because the phase path never resolved, though status was written?"""
+        if obj and obj.get("status") and _lookup(obj, self.status["phase"]) is None:
+            raise BindingError(
+                f"Binding {self.name}: the controller wrote status, but its phase path "
+                f"{self.status['phase']} never resolved to a phase."
+            )
 
     @property
     def exposed(self) -> set[str]:

@@ -255,6 +255,8 @@ class ScenarioRunner:
                 self.control.restart_controller()
                 observed.restarted_at = time.time()
             observed.terminal_at = recorder.wait_terminal(until)
+            if observed.terminal_at is None:
+                self.binding.check_never_terminal(recorder.latest)
             settled = observed.terminal_at
         if settled is not None:
             recorder.hold(settled + oracle.quiet_window(scenario, tolerances))

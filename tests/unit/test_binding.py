@@ -200,7 +200,14 @@ def test_a_declared_jitter_replaces_the_scenarios() -> None:
     ("status", "message"),
     [
         ({"state": "Backoff", "tryCount": 1}, None),
-        ({"phase": "Delivered"}, "phase path status.state resolves to nothing"),
+        ({"observedGeneration": 1}, None),
+        (
+            {
+                "phase": "Delivered",
+                "history": [{"receiver": "c", "try": 1, "at": "2026-01-01T00:00:00Z", "result": "ok"}],
+            },
+            "the status records attempts, but its phase path status.state resolves to nothing",
+        ),
         ({"state": "Delivered", "attempts": []}, "attempts path status.history resolves to nothing"),
         ({"state": "Done", "history": []}, "the phase 'Done', which neither phases nor progressingPhases"),
         (
@@ -226,6 +233,17 @@ def test_a_status_that_does_not_fit_the_binding_is_one_sentence(
         return
     with pytest.raises(BindingError, match=re.escape(message)):
         binding.check({"status": status})
+
+
+def test_a_phase_path_that_never_resolves_is_named_when_no_terminal_phase_came() -> None:
+    binding = Binding.load(ALERTING)
+    binding.check_never_terminal(None)
+    binding.check_never_terminal({"metadata": {}})
+    binding.check_never_terminal({"status": {"state": "Backoff"}})
+    with pytest.raises(
+        BindingError, match=re.escape("its phase path status.state never resolved to a phase")
+    ):
+        binding.check_never_terminal({"status": {"phase": "Delivered"}})
 
 
 @pytest.mark.parametrize(
