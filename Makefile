@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKERS ?= 8
 PYTEST_ARGS ?=
 
-.PHONY: all venv assets browser conformance certify test lint fmt typecheck cluster-up clean kube-tools image conformance-kind
+.PHONY: all venv assets browser conformance certify test lint fmt typecheck cluster-up clean kube-tools image conformance-kind conformance-alert
 
 all: test
 
@@ -60,6 +60,12 @@ conformance-kind: kube-tools
 	$(MAKE) image
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest conformance/suite -n $(WORKERS) --nc-cluster kind \
 		--nc-controller-cmd "" --junitxml=reports/junit.xml $(PYTEST_ARGS)
+
+## The same suite against a second implementation, examples/alert_controller, through its binding.
+conformance-alert: assets
+	$(BIN)/pytest conformance/suite -n $(WORKERS) --nc-binding fixtures/bindings/alerting \
+		--nc-controller-cmd '{python} -m examples.alert_controller --kubeconfig {kubeconfig}' \
+		--nc-report-dir reports/alerting --junitxml=reports/alerting/junit.xml $(PYTEST_ARGS)
 
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
 test: assets kube-tools browser lint typecheck

@@ -62,6 +62,8 @@ class ManagedProcess:
         env: dict[str, str] | None = None,
         on_line: Callable[[str], None] | None = None,
         die_with_parent: bool = True,
+        user: int | None = None,
+        group: int | None = None,
     ) -> None:
         self.name = name
         self.log_path = log_path
@@ -77,6 +79,9 @@ class ManagedProcess:
                 env=env,
                 start_new_session=True,
                 preexec_fn=_die_with_parent if die_with_parent else None,
+                user=user,
+                group=group,
+                extra_groups=[] if user is not None else None,
             )
         except OSError:
             self._log.close()

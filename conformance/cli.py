@@ -43,8 +43,9 @@ Arguments the command does not know are passed to pytest, for example
   -x                     stop at the first failure
   --nc-keep-on-failure   keep a failed scenario's namespace and objects
 
-The controller command may use {kubeconfig}, {context} and {python}; an empty one
-means the controller is already running. Exit status is pytest's: 0 when every
+The controller command may use {kubeconfig}, {context}, {python} and {workdir} (the
+run's work folder, below which file channels write); an empty one means the
+controller is already running. Exit status is pytest's: 0 when every
 test passed, 1 when a test failed, 4 when the run could not be set up.
 """
 
@@ -89,12 +90,37 @@ def _suite_options(parser: argparse.ArgumentParser, certify: bool) -> None:
         "--binding", metavar="DIR", help="binding folder mapping scenarios onto your API (default: reference)"
     )
     where.add_argument(
-        "--cluster", choices=["local", "existing"], help="'local' (default) starts kube-apiserver + etcd"
+        "--cluster",
+        choices=["local", "existing", "kind"],
+        help="'local' (default) starts kube-apiserver + etcd; 'kind' a kind cluster with the reference "
+        "controller deployed",
     )
     where.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for --cluster existing")
     where.add_argument("--context", metavar="NAME", help="kubeconfig context for --cluster existing")
     if not certify:
         where.add_argument("--scenarios", metavar="PATHS", help="scenario files or folders, comma-separated")
+    launch = parser.add_argument_group("how the controller runs")
+    launch.add_argument(
+        "--controller-user", metavar="USER", help="run the controller command as this unprivileged user"
+    )
+    launch.add_argument(
+        "--controller-rbac",
+        metavar="PATHS",
+        help="ServiceAccount and RBAC manifests; the controller gets a kubeconfig for that account only",
+    )
+    launch.add_argument(
+        "--controller-restart-cmd",
+        metavar="CMD",
+        help="with an external controller: how disruptive tests restart it",
+    )
+    launch.add_argument(
+        "--controller-pod-selector",
+        metavar="NS/LABELS",
+        help="with an in-cluster controller: disruptive tests delete these pods and wait for a new one",
+    )
+    launch.add_argument(
+        "--sink-address", metavar="ADDRESS", help="where the recording sink listens (default 127.0.0.1)"
+    )
     output = parser.add_argument_group("implementation and reports")
     output.add_argument(
         "--implementation",
@@ -191,6 +217,11 @@ def pytest_args(args: argparse.Namespace, extra: list[str]) -> list[str]:
         "cluster",
         "kubeconfig",
         "context",
+        "controller_user",
+        "controller_rbac",
+        "controller_restart_cmd",
+        "controller_pod_selector",
+        "sink_address",
         "scenarios",
         "epsilon",
         "slack",

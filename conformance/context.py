@@ -24,6 +24,10 @@ class RunContext:
     control_url: str
     tolerances: Tolerances = field(default_factory=Tolerances)
     keep_on_failure: bool = False
+    controller_user: str | None = None
+    """The unprivileged user the suite runs the controller as, if any."""
+    restartable: bool = True
+    """Whether disruptive tests can restart the controller (see conformance.launch)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

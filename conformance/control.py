@@ -82,7 +82,10 @@ class _Handler(JsonHandler):
             if control.restart is None:
                 self.reply(409, {"error": "the suite did not launch the controller, so it cannot restart it"})
             else:
-                self.reply(200, {"pid": control.restart()})
+                try:
+                    self.reply(200, {"pid": control.restart()})
+                except Exception as err:  # told to the test that asked, as its failure
+                    self.reply(500, {"error": str(err)})
         else:
             self.reply(404, {"error": f"no such endpoint {self.path}"})
 

@@ -10,6 +10,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 import clusters
 from clusters.processes import ManagedProcess
-from conformance import identity
+from conformance import identity, launch, preflight
 from conformance.binding import Binding
 from conformance.context import RunContext
 from conformance.control import RunControl
@@ -47,6 +48,9 @@ class Settings:
     keep_on_failure: bool = False
     controller_rbac: tuple[Path, ...] = ()
     sink_address: str | None = None
+    controller_user: str | None = None
+    restart_cmd: str = ""
+    pod_selector: str = ""
 
 
 def install_crds(api_client: client.ApiClient, binding: Binding) -> None:
@@ -93,12 +97,16 @@ class RunEnvironment:
         self.control: RunControl | None = None
         self.identity: identity.ServiceAccountIdentity | None = None
         self.controller_argv: list[str] = []
+        self.user: launch.ControllerUser | None = None
         self._launcher = ThreadPoolExecutor(1, thread_name_prefix="controller-launcher")
         self.details: dict[str, Any] = {}
 
     def start(self) -> RunContext:
         settings = self.settings
         try:
+            launch.check_options(
+                settings.controller_cmd, settings.controller_user, settings.restart_cmd, settings.pod_selector
+            )
             binding = Binding.load(settings.binding)
             started = time.monotonic()
             self.provider = clusters.provider(
@@ -113,13 +121,14 @@ class RunEnvironment:
             api_client = config.new_client_from_config(str(cluster.kubeconfig), context=cluster.context)
             version = client.VersionApi(api_client).get_code().git_version
             install_crds(api_client, binding)
+            preflight.check_binding(api_client, binding)
             self.sink = self._start_sink(settings.sink_address or cluster.host_address or "127.0.0.1")
             self._start_controller(self._controller_cluster(cluster, api_client))
             self.control = RunControl(
-                self.restart_controller if self.controller else None,
+                self._restarter(api_client, cluster),
                 lambda: self.controller is None or self.controller.running(),
             ).start()
-        except (clusters.ClusterError, identity.IdentityError) as err:
+        except (clusters.ClusterError, identity.IdentityError, launch.LaunchError) as err:
             self.stop()
             raise SetupError(str(err)) from err
         except BaseException:
@@ -138,6 +147,8 @@ class RunEnvironment:
             control_url=self.control.url,
             tolerances=settings.tolerances,
             keep_on_failure=settings.keep_on_failure,
+            controller_user=self.user.name if self.user else None,
+            restartable=self.control.restart is not None,
         )
         return self.context
 
@@ -165,8 +176,13 @@ class RunEnvironment:
     def _start_controller(self, cluster: clusters.Cluster) -> None:
         if not self.settings.controller_cmd:
             return
+        kubeconfig = cluster.kubeconfig
+        if self.settings.controller_user:
+            self.user = launch.ControllerUser.resolve(self.settings.controller_user)
+            self.details["controllerUser"] = self.user.name
+            kubeconfig = self.user.prepare(self.workdir, cluster.kubeconfig)
         values = {
-            "kubeconfig": shlex.quote(str(cluster.kubeconfig)),
+            "kubeconfig": shlex.quote(str(kubeconfig)),
             "context": shlex.quote(cluster.context or ""),
             "python": shlex.quote(sys.executable),
             "workdir": shlex.quote(str(self.workdir)),
@@ -186,9 +202,30 @@ class RunEnvironment:
 
     def _launch(self) -> ManagedProcess:
         assert self.console is not None
+        as_user = self.user.popen_options(self.workdir / "controller-home") if self.user else {}
         return ManagedProcess(
-            "controller", self.controller_argv, self.workdir / "controller.log", on_line=self.console.append
+            "controller",
+            self.controller_argv,
+            self.workdir / "controller.log",
+            on_line=self.console.append,
+            **as_user,
         )
+
+    def _restarter(self, api_client: client.ApiClient, cluster: clusters.Cluster) -> Callable[[], int] | None:
+        """How disruptive tests restart the controller, or None when they cannot."""
+        if self.controller is not None:
+            return self.restart_controller
+        if self.settings.restart_cmd:
+            values = {
+                "kubeconfig": str(cluster.kubeconfig),
+                "context": cluster.context or "",
+                "python": sys.executable,
+            }
+            argv = launch.command(self.settings.restart_cmd, values, "--nc-controller-restart-cmd")
+            return launch.restart_command(argv)
+        if self.settings.pod_selector:
+            return launch.restart_pods(api_client, launch.PodSelector.parse(self.settings.pod_selector))
+        return None
 
     def restart_controller(self) -> int:
         """Kill the controller as a crash would, and start it again.

@@ -18,11 +18,21 @@ from typing import Any, cast
 import pytest
 from kubernetes import client, config
 
-from conformance import certification, durations, implementation, junit, oracle, report, report_html
+from conformance import (
+    certification,
+    durations,
+    implementation,
+    junit,
+    oracle,
+    preflight,
+    report,
+    report_html,
+)
 from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
 from conformance.control import ControlClient
 from conformance.environment import RunEnvironment, Settings, SetupError
+from conformance.launch import CANNOT_RESTART
 from conformance.requirements import FEATURES
 from conformance.runner import ScenarioResult, ScenarioRunner
 from conformance.scenarios import FLAGS, Scenario, ScenarioError, load
@@ -55,6 +65,23 @@ _OPTIONS: list[tuple[str, str, Any]] = [
         "and {workdir} (the run's work folder, below which file channels write); empty when the "
         "controller is already running",
         DEFAULT_CONTROLLER,
+    ),
+    (
+        "controller-user",
+        "run the controller command as this unprivileged user, e.g. nobody (the suite must be root)",
+        None,
+    ),
+    (
+        "controller-restart-cmd",
+        "with an external controller: command that restarts it and returns once it is back, "
+        "for disruptive tests; may use {kubeconfig}, {context} and {python}",
+        "",
+    ),
+    (
+        "controller-pod-selector",
+        "with an external controller in the cluster: NAMESPACE/LABELSELECTOR of its pods; disruptive "
+        "tests delete them and wait for a new Ready one",
+        "",
     ),
     ("binding", "binding folder that maps scenarios onto the controller's API", str(DEFAULT_BINDING)),
     ("scenarios", "scenario files or folders (YAML + jinja2), separated by commas", str(DEFAULT_SCENARIOS)),
@@ -138,6 +165,9 @@ def settings_from(config: pytest.Config) -> Settings:
             Path(p.strip()) for p in str(option(config, "controller-rbac")).split(",") if p.strip()
         ),
         sink_address=option(config, "sink-address"),
+        controller_user=option(config, "controller-user") or None,
+        restart_cmd=str(option(config, "controller-restart-cmd")).strip(),
+        pod_selector=str(option(config, "controller-pod-selector")).strip(),
     )
 
 
@@ -219,13 +249,14 @@ class EnvironmentPlugin:
         settings = settings_from(self.config)
         try:
             binding = Binding.load(settings.binding)
+            preflight.sample(binding, "preflight")  # template errors before set-up
             described = option(self.config, "implementation")
             self.implementation = implementation.load(
                 Path(described) if described else None, self.config.getoption("nc_implementation_version")
             )
         except (BindingError, implementation.ImplementationError) as err:
             raise pytest.UsageError(str(err)) from err
-        self.binding = report.binding_summary(binding)
+        self.binding = binding.declarations()
         self.core = [s.name for s in load([DEFAULT_SCENARIOS]) if s.features == ("core",)]
         self.deviations = certification.assess(
             self.config, settings.tolerances, self.core, [s.name for s in scenarios], self.implementation
@@ -395,8 +426,8 @@ def run_scenario(
 
     def run(scenario: Scenario) -> ScenarioResult:
         disruptive = "disruptive" in scenario.flags
-        if disruptive and nc_context.controller == "external":
-            pytest.skip("the suite did not launch the controller, so it cannot restart it")
+        if disruptive and not nc_context.restartable:
+            pytest.skip(CANNOT_RESTART)
         alone = disruptive or "serial" in scenario.flags
         with control.lease(exclusive=alone, timeout=timeout_for(scenario, nc_context.tolerances)):
             if not control.controller_alive():

@@ -3,7 +3,8 @@
 Root ignores permission bits, so mode 0555 alone does not make a file channel fail
 when the controller runs as root. A read-only tmpfs mount gives EROFS to everyone,
 exactly what a pod's ``readOnly: true`` volume gives; ``chattr +i`` stops root too.
-Without the privilege for either, a non-root user's 0555 directory suffices.
+Without the privilege for either, a non-root user's 0555 directory suffices, and so it
+does when the suite runs the controller as an unprivileged user (``--nc-controller-user``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
+
+from conformance.launch import ControllerUser
 
 
 class ReadOnlyError(RuntimeError):
@@ -38,16 +41,21 @@ def _run(*argv: str) -> bool:
 class ReadOnlyDirectory:
     """An existing directory made read-only until ``release()``; ``mechanism`` says how."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, user: ControllerUser | None = None) -> None:
+        """``user``: the unprivileged user the controller runs as, for whom mode 0555 suffices."""
         self.directory = directory
         self.mechanism = ""
+
+        def blocked() -> bool:
+            return not user.can_write(directory) if user else _blocked(directory)
+
         attempts = (
             [("read-only tmpfs mount", self._mount), ("chattr +i", self._immutable)]
-            if os.geteuid() == 0
+            if os.geteuid() == 0 and user is None
             else [("mode 0555", self._chmod)]
         )
         for name, apply in attempts:
-            if apply() and _blocked(directory):
+            if apply() and blocked():
                 self.mechanism = name
                 return
             self.release()

@@ -18,7 +18,6 @@ import jsonschema
 import yaml
 
 from conformance import __version__
-from conformance.binding import Binding
 from conformance.context import RunContext
 from conformance.requirements import FEATURES, REQUIREMENTS
 
@@ -101,6 +100,9 @@ def build(
     outcomes = [t["outcome"] for t in tests.values()]
     counts: dict[str, Any] = {kind: outcomes.count(kind) for kind in ("passed", "failed", "skipped")}
     by_profile = profiles(tests)
+    claimed = (binding or {}).get("features")
+    if claimed is not None:  # also the unclaimed features that no test selects (checks inside core tests)
+        by_profile.update({f: NOT_CLAIMED for f in FEATURES if f not in claimed})
     if counts["failed"] or not counts["passed"]:
         overall = "failure"
     elif by_profile["core"] != "success":
@@ -152,17 +154,6 @@ def build(
         ],
         "tests": {nodeid: t["outcome"] for nodeid, t in tests.items()},
         "scenarios": scenarios,
-    }
-
-
-def binding_summary(binding: Binding) -> dict[str, Any]:
-    return {
-        "path": str(binding.directory),
-        "name": binding.name,
-        "apiVersion": f"{binding.group}/{binding.version}",
-        "kind": binding.kind,
-        "features": list(binding.features),
-        "timestampPrecisionSeconds": binding.precision,
     }
 
 

@@ -7,6 +7,7 @@ run in parallel without seeing each other.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 import shutil
@@ -21,9 +22,10 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from conformance import checks, oracle
-from conformance.binding import Binding
+from conformance.binding import Binding, BindingError
 from conformance.context import RunContext
 from conformance.control import ControlClient
+from conformance.launch import ControllerUser
 from conformance.observation import CONSOLE, FILE, SINK, ExternalEvent, Observed
 from conformance.observers.console import ConsoleLog
 from conformance.observers.files import FileObserver
@@ -93,6 +95,23 @@ def timeline_table(rows: list[checks.TimelineRow]) -> str:
     return "\n".join(lines)
 
 
+def refusal(binding: Binding, err: ApiException) -> str:
+    """One sentence for an object the API server would not take: its first problem, and how many more."""
+    try:
+        body = json.loads(err.body or "")
+        causes = (body.get("details") or {}).get("causes") or []
+        first = causes[0] if causes else {}
+        reason = f"{first['field']}: {first['message']}" if "field" in first else str(body["message"])
+        if len(causes) > 1:
+            reason += f" (and {len(causes) - 1} more problems)"
+    except (TypeError, ValueError, KeyError):
+        reason = f"HTTP {err.status} {err.reason}"
+    return (
+        f"Binding {binding.name}'s template {binding.template.name} renders a {binding.kind} "
+        f"that the API server refuses: {reason.rstrip('.')}."
+    )
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40]
 
@@ -106,9 +125,11 @@ class ScenarioRunner:
         self.sink = SinkClient(context.sink_url)
         self.console = ConsoleLog(Path(context.console_log)) if context.console_log else None
         self.control = ControlClient(context.control_url)
+        self.user = ControllerUser.resolve(context.controller_user) if context.controller_user else None
 
     def run(self, scenario: Scenario) -> ScenarioResult:
         started = time.monotonic()
+        scenario = self.binding.adapt(scenario)
         namespace = f"nc-{_slug(scenario.name)}-{secrets.token_hex(3)}"
         workdir = self.context.workpath / namespace
         workdir.mkdir(parents=True)
@@ -126,8 +147,10 @@ class ScenarioRunner:
                 if channel.type == "file":
                     directory = workdir / channel.name
                     directory.mkdir()
+                    if self.user is not None:
+                        self.user.give(directory)
                     if not channel.writable:
-                        readonly[channel.name] = ReadOnlyDirectory(directory)
+                        readonly[channel.name] = ReadOnlyDirectory(directory, self.user)
                     files[channel.name] = FileObserver(directory).start()
                     values["directory"] = str(directory)
                 elif channel.type == "webhook":
@@ -145,9 +168,7 @@ class ScenarioRunner:
                 retry=scenario.retry_policy.written,
             )
             recorder = StatusRecorder(self.custom, self.binding, namespace, NAME).start()
-            self.custom.create_namespaced_custom_object(
-                self.binding.group, self.binding.version, namespace, self.binding.plural, manifest
-            )
+            self._create(namespace, manifest)
             created = time.time()
             companions = self._create_companions(scenario, namespace)
             if scenario.actions.touch_every:
@@ -211,11 +232,19 @@ class ScenarioRunner:
                 ],
                 retry=scenario.retry_policy.written,
             )
+            self._create(namespace, manifest)
+            created[name] = (path, time.time())
+        return created
+
+    def _create(self, namespace: str, manifest: dict[str, Any]) -> None:
+        try:
             self.custom.create_namespaced_custom_object(
                 self.binding.group, self.binding.version, namespace, self.binding.plural, manifest
             )
-            created[name] = (path, time.time())
-        return created
+        except ApiException as err:
+            if err.status not in (400, 404, 422):
+                raise
+            raise BindingError(refusal(self.binding, err)) from err
 
     def _observe(
         self, scenario: Scenario, recorder: StatusRecorder, created: float, namespace: str
@@ -237,6 +266,8 @@ class ScenarioRunner:
                 self.control.restart_controller()
                 observed.restarted_at = time.time()
             observed.terminal_at = recorder.wait_terminal(until)
+            if observed.terminal_at is None:
+                self.binding.check_never_terminal(recorder.latest)
             settled = observed.terminal_at
         if settled is not None:
             recorder.hold(settled + oracle.quiet_window(scenario, tolerances))

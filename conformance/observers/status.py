@@ -91,6 +91,7 @@ class StatusRecorder:
 
     def _record(self, obj: dict[str, Any]) -> None:
         received = time.time()
+        self._binding.check(obj)
         phase = self._binding.phase(obj)
         attempts = frozenset((a.channel, a.number) for a in self._binding.attempts(obj))
         with self._cond:
@@ -134,9 +135,10 @@ class StatusRecorder:
         response = self._response
         if response is not None:
             # shutdown() (urllib3 >= 2.3) also unblocks a read in progress; close() may wait for it
-            if hasattr(response, "shutdown"):
+            try:
                 response.shutdown()
-            else:
+            except (AttributeError, RuntimeError, ValueError):
+                # urllib3 < 2.3, or a watch that already ended (and released its connection)
                 response.close()
             response.release_conn()
         self._thread.join(5)

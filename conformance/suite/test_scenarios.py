@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance.binding import Binding
+from conformance.binding import Binding, BindingError
+from conformance.control import ControlError
 from conformance.runner import ScenarioResult
 from conformance.scenarios import Scenario
 
@@ -19,6 +20,11 @@ def test_scenario(
     missing = sorted(set(scenario.features) - set(nc_binding.features))
     if missing:
         pytest.skip(f"binding {nc_binding.name} does not claim {', '.join(missing)}")
-    result = run_scenario(scenario)
+    try:
+        result = run_scenario(scenario)
+    except BindingError as err:
+        pytest.fail(str(err), pytrace=False)
+    except ControlError as err:
+        pytest.fail(f"The suite could not restart the controller: {err}", pytrace=False)
     if not result.verdict.passed:
         pytest.fail(result.failure_message(), pytrace=False)

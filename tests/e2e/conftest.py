@@ -50,7 +50,7 @@ def run_suite(
 ) -> SuiteRun:
     """Run the suite in a child pytest, with its temporary files under ``tmp_path``."""
     report_dir = tmp_path / "report"
-    environment = dict(os.environ, TMPDIR=str(tmp_path), **(env or {}))
+    environment = {**os.environ, "TMPDIR": str(tmp_path), **(env or {})}
     completed = subprocess.run(
         suite_command(report_dir, *args),
         cwd=REPO,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conformance import checks
+from conformance import checks, oracle
 from conformance.binding import ObservedAttempt
 from conformance.observation import SINK, ExternalEvent, Observed, StatusWrite
 from conformance.scenarios import Actions, ChannelSpec, RetryPolicy, Scenario, SinkStep
@@ -423,3 +423,70 @@ def test_other_notifications_must_not_wait_for_a_hanging_one() -> None:
         "the allowance is 0.500s",
         "the companion notification 'companion-4' was never attempted",
     ]
+
+
+def whole_second(a: ObservedAttempt) -> ObservedAttempt:
+    """The attempt as an API with one-second timestamps records it: truncated."""
+    seconds = float(int(a.time))
+    raw = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ObservedAttempt(a.channel, a.number, seconds, a.outcome, raw)
+
+
+def test_a_declared_precision_widens_status_gaps_by_exactly_that_much() -> None:
+    window = oracle.window(POLICY, 1, TOL, precision=1.0)
+    assert (window.low, window.high) == pytest.approx((1.0 - 0.05 - 1.0, 1.0 + 0.5 + 1.0))
+    for extra, with_precision in ((-0.01, True), (0.01, False)):
+        late = shifted(good_readonly(), 2, 1.5 + 1.0 - 1.0 + extra)  # gap 1 + slack + precision + extra
+        assert requirements(checks.evaluate(READONLY, observe(late), TOL)) == ["NR-BACKOFF-UPPER"]
+        passed = checks.evaluate(READONLY, observe(late), TOL, precision=1.0).passed
+        assert passed is with_precision
+
+
+def test_truncated_timestamps_pass_when_the_precision_is_declared() -> None:
+    # T0 is a whole second: attempts 0.952s apart at +0.999 and +1.951 are recorded at +0 and +1.
+    precise = good_readonly()
+    precise[1] = attempt("archive", 1, 0.999, "failure")
+    precise[2] = attempt("archive", 2, 0.999 + 0.952, "failure")
+    coarse = [whole_second(a) for a in precise]
+    assert checks.evaluate(READONLY, observe(coarse), TOL, precision=1.0).passed
+    assert "NR-TIMESTAMP-PRECISION" in requirements(checks.evaluate(READONLY, observe(coarse), TOL))
+
+
+def test_whole_second_timestamps_may_repeat_but_not_go_back() -> None:
+    quick = RetryPolicy.from_dict({**POLICY.written, "initialBackoff": "400ms", "maxBackoff": "400ms"})
+    scenario = Scenario("q", "", READONLY.channels, quick, "PartiallySent", ("core",), "test")
+    same_second = [
+        attempt("console", 1, 0.001, "success"),
+        attempt("archive", 1, 0.002, "failure"),
+        attempt("archive", 2, 0.402, "failure"),
+        attempt("archive", 3, 0.802, "failure"),
+        attempt("archive", 4, 1.202, "failure"),
+    ]
+    coarse = [whole_second(a) for a in same_second]
+    assert [a.time - T0 for a in coarse[1:]] == [0.0, 0.0, 0.0, 1.0]
+    assert checks.evaluate(scenario, observe(coarse, rounds=[[a] for a in coarse]), TOL, precision=1.0).passed
+    verdict = checks.evaluate(scenario, observe(coarse, rounds=[[a] for a in coarse]), TOL)
+    assert "channel 'archive' attempt timestamps do not strictly increase" in [
+        v.message for v in verdict.violations
+    ]
+    backwards = [*coarse[:3], whole_second(attempt("archive", 4, -1.0, "failure"))]
+    verdict = checks.evaluate(
+        scenario, observe(backwards, rounds=[[a] for a in backwards]), TOL, precision=1.0
+    )
+    assert "channel 'archive' attempt timestamps do not increase" in [v.message for v in verdict.violations]
+
+
+def test_status_may_differ_from_the_sink_by_the_agreement_plus_the_precision_only() -> None:
+    scenario = webhook_scenario(SinkStep(503, times=2), SinkStep(200))
+    observed = flaky_observed([0.002, 1.004, 3.006])
+    for offset, allowed in ((TOL.agreement + 0.99, True), (TOL.agreement + 1.01, False)):
+        observed.external["hook"][1] = ExternalEvent("hook", T0 + 1.003 + offset, SINK, False, "HTTP 503")
+        observed.external["hook"][2] = ExternalEvent("hook", T0 + 3.006 + offset, SINK, True, "HTTP 200")
+        verdict = checks.evaluate(scenario, observed, TOL, precision=1.0)
+        assert ("NR-STATUS-TRUTHFUL" not in requirements(verdict)) is allowed, verdict.violations
+
+
+def test_gaps_seen_at_the_sink_are_not_widened_by_the_status_precision() -> None:
+    early = flaky_observed([0.002, 0.5, 2.5])
+    verdict = checks.evaluate(FLAKY, early, TOL, precision=1.0)
+    assert "NR-BACKOFF-LOWER" in requirements(verdict)

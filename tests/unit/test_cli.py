@@ -48,6 +48,32 @@ def test_run_passes_options_and_unknown_arguments_to_pytest() -> None:
     assert argv[-3:] == ["-k", "backoff", "-x"]
 
 
+def test_launch_modes_reach_pytest() -> None:
+    argv, _ = parse(
+        "run",
+        "--cluster",
+        "kind",
+        "--controller-cmd",
+        "",
+        "--controller-pod-selector",
+        "ops/app=notifier",
+        "--controller-rbac",
+        "deploy",
+        "--controller-user",
+        "nobody",
+        "--sink-address",
+        "10.0.0.1",
+    )
+    assert argv[5:] == [
+        "--nc-controller-cmd=",
+        "--nc-cluster=kind",
+        "--nc-controller-user=nobody",
+        "--nc-controller-rbac=deploy",
+        "--nc-controller-pod-selector=ops/app=notifier",
+        "--nc-sink-address=10.0.0.1",
+    ]
+
+
 def test_pytest_options_are_not_taken_for_abbreviations() -> None:
     _, extra = parse("run", "--co")
     assert extra == ["--co"]

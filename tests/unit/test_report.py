@@ -59,6 +59,20 @@ def test_unclaimed_extended_features_do_not_make_core_partial() -> None:
     }
 
 
+def test_every_feature_the_binding_does_not_claim_is_listed_as_not_claimed() -> None:
+    tests = {"a": entry("passed"), "b": entry("passed", "idempotency-key")}
+    declared = {"path": "b", "features": ["core", "idempotency-key"]}
+    built = report.build(CONTEXT, [], tests, 0.0, 1.0, {}, binding=declared)
+    assert built["result"] == "success"
+    assert built["profiles"] == {
+        "core": "success",
+        "idempotency-key": "success",
+        "batched-status": "not claimed",
+        "retry-after": "not claimed",
+        "permanent-failures": "not claimed",
+    }
+
+
 def test_nothing_run_is_no_success() -> None:
     assert report.build(CONTEXT, [], {}, 0.0, 1.0, {})["result"] == "failure"
 

@@ -1,0 +1,1 @@
+"""Example controllers that implement APIs other than the reference one, certified through bindings."""
