@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKERS ?= 8
 PYTEST_ARGS ?=
+BENCH_SCALE ?= full
+BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: all venv assets conformance test lint fmt typecheck cluster-up clean
+.PHONY: all venv assets conformance bench test lint fmt typecheck cluster-up clean
 
 all: test
 
@@ -26,6 +28,14 @@ assets: venv
 ## The main job: the suite against the reference controller on a local control plane.
 conformance: assets
 	$(BIN)/pytest conformance/suite -n $(WORKERS) --junitxml=reports/junit.xml $(PYTEST_ARGS)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@rm -f $(VENV)/.bench-* && touch $@
+
+## Benchmarks of the suite and the reference controller; writes bench/results.md, .json and figures.
+bench: assets $(BENCH_STAMP)
+	$(BIN)/python -m bench --scale $(BENCH_SCALE) --workers $(WORKERS)
 
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
 test: assets lint typecheck

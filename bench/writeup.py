@@ -1,0 +1,432 @@
+"""Renders ``results.md`` from the measured results: every number in it comes from ``results.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ok(met: bool | None) -> str:
+    return "n/a" if met is None else ("met" if met else "**missed**")
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _figure(figures: dict[str, str], name: str, caption: str) -> list[str]:
+    return [f"![{caption}]({figures[name]})", ""] if name in figures else []
+
+
+def machine_line(results: dict[str, Any]) -> str:
+    m = results["machine"]
+    return (
+        f"Machine load: {m['cpus']} CPUs; load average {m['loadAverageStart']} at the start and "
+        f"{m['loadAverageEnd']} at the end; the CPUs were {m['machineBusyFraction']:.0%} busy during the run,"
+        " "
+        f"{m['othersBusyFraction']:.0%} of that capacity used by processes other than the benchmark's "
+        f"({m['othersCpuSeconds']} CPU-seconds against the benchmark's {m['benchmarkCpuSeconds']})."
+    )
+
+
+def summary(results: dict[str, Any]) -> list[str]:
+    rows: list[list[Any]] = []
+    if "suite" in results:
+        s = results["suite"]
+        rows.append(
+            [
+                "suite wall time / floor",
+                f"≤ {s['targetRatio']}",
+                f"{s['ratio']} ({s['wallSeconds']} s / {s['floor']['seconds']} s)",
+                _ok(s["ratio"] <= s["targetRatio"]),
+            ]
+        )
+    if "scaling" in results:
+        f = results["scaling"]["fidelity"]
+        p99 = f["gapErrorMs"]["sink"]["p99"]
+        rows.append(
+            [
+                f"gap error p99 ({f['gaps']} gaps)",
+                f"≤ {f['targetP99Ms']:g} ms",
+                f"{p99} ms",
+                _ok(abs(p99) <= f["targetP99Ms"]),
+            ]
+        )
+    if "throughput" in results:
+        fail = results["throughput"]["fail"]["reference"]
+        n = fail["notifications"]
+        exact = fail["attempts"]["exactAtSink"] == n and all(
+            v == n for v in fail["attempts"]["exactInStatus"].values()
+        )
+        rows.append(
+            [
+                "attempts exactly as specified (always-failing channel)",
+                f"{n} of {n} notifications",
+                f"{fail['attempts']['exactAtSink']} at the sink, "
+                f"{min(fail['attempts']['exactInStatus'].values())} in status",
+                _ok(exact),
+            ]
+        )
+        rows.append(
+            [
+                "no retry storm (gaps below the lower bound)",
+                "0",
+                str(fail["storm"]["earlyGaps"]),
+                _ok(fail["storm"]["earlyGaps"] == 0),
+            ]
+        )
+    if "controlPlane" in results:
+        c = results["controlPlane"]
+        rows.append(
+            [
+                f"control-plane start-up, max of {c['startupSeconds']['count']}",
+                f"< {c['targetSeconds']:g} s",
+                f"{c['startupSeconds']['max']} s",
+                _ok(c["startupSeconds"]["max"] < c["targetSeconds"]),
+            ]
+        )
+    return _table(["target", "wanted", "measured", ""], rows)
+
+
+def suite_section(s: dict[str, Any], figures: dict[str, str]) -> list[str]:
+    floor = s["floor"]
+    lines = [
+        "## 1. Suite speed",
+        "",
+        f"`{s['command']}` against the reference controller on a fresh local control plane, exactly as "
+        f"`make conformance` runs it: **{s['wallSeconds']} s** wall time from spawning pytest to its exit "
+        f"({s['statistics']['passed']} passed, {s['statistics']['failed']} failed, "
+        f"{s['statistics']['skipped']} skipped; result {s['result']}), using {s['cpuSeconds']} CPU-seconds.",
+        "",
+        f"**Floor: {floor['seconds']} s** = control-plane start-up measured in this run "
+        f"({floor['startup']} s) + the longest scenario, `{floor['longestScenario']}`: its backoff schedule "
+        f"({floor['longestSchedule']:g} s, every gap at its nominal value, derived by the suite's oracle "
+        "from the scenario file) and the quiet window the suite must then watch "
+        f"({floor['longestQuiet']:g} s). "
+        f"**Ratio {s['ratio']}** (target ≤ {s['targetRatio']}).",
+        "",
+        "Where the time goes (from a pytest plugin that timestamps each phase and test, "
+        "`bench/timeline_plugin.py`):",
+        "",
+    ]
+    lines += _table(["phase", "seconds"], [[name, value] for name, value in s["phases"].items()])
+    lines += _figure(figures, "suite-timeline", "scenarios per xdist worker")
+    lines += [
+        f"Each scenario takes its own floor almost exactly (table below), so the controller keeps "
+        f"its schedule; the gap is in how scenarios are packed. The workers were busy "
+        f"{s['workerUtilisation']:.0%} of the scenario phase. Scenarios flagged disruptive run alone under "
+        f"the run's exclusive lease ({floor['aloneSeconds']:g} s of floors that cannot overlap anything), "
+        f"and before each one starts, the scenarios already running must drain; the other scenarios' floors "
+        f"add up to {floor['sharedSumSeconds']:g} s, spread over the workers. With this design the least "
+        f"possible wall time is **{floor['designFloorSeconds']} s** (start-up + disruptive scenarios one "
+        f"after another + the rest over the workers), already "
+        f"{floor['designFloorSeconds'] / floor['seconds']:.2f} times the floor.",
+        "",
+        "What would close the gap, largest first:",
+        "",
+        "1. Give each disruptive scenario a controller of its own, restricted to its namespace "
+        "(`--namespace`), so that restarting it disturbs nobody: no exclusive lease, no draining, the "
+        f"{floor['aloneSeconds']:g} s of serial scenarios overlap everything else.",
+        "2. More scenarios in flight than 8 workers: scenarios wait on timers, not CPU (section 1b shows 200 "
+        "in one process finishing close to one scenario's floor), so running scenarios as threads inside "
+        "fewer worker processes, or `-n` well above the core count, brings the scenario phase down to the "
+        "longest scenario.",
+        "3. The fixed costs: starting and importing 8 xdist workers, and the stop sequence after the last "
+        "test (the controller is stopped with SIGTERM and a grace period; its worker threads and watch take "
+        "time to wind down).",
+        "",
+    ]
+    lines += _table(
+        ["scenario", "floor (s)", "measured (s)", "runs alone"],
+        [
+            [x["name"], x["floorSeconds"], x["measuredSeconds"], "yes" if x["alone"] else ""]
+            for x in s["scenarios"]
+        ],
+    )
+    return lines
+
+
+def scaling_section(scale: dict[str, Any], figures: dict[str, str]) -> list[str]:
+    lines = [
+        "### 1b. Scenarios in flight",
+        "",
+        f"N copies of `{scale['scenario']}` (console, a healthy webhook, and a webhook that fails twice "
+        f"and is retried after 1 s and 2 s) started at the same moment through the suite's own "
+        "`ScenarioRunner`, each in its own namespace with its own watch, sink paths and verdict, as threads "
+        "of one process against one reference controller. Wall time runs from the start until the last "
+        f"verdict; the scenario's own floor is {scale['scenarioFloorSeconds']:g} s "
+        f"({scale['scenarioScheduleSeconds']:g} s schedule + quiet window).",
+        "",
+    ]
+    rows = []
+    for level in scale["levels"]:
+        sink = level["gapErrorMs"]["sink"] or {}
+        rows.append(
+            [
+                level["inFlight"],
+                level["wallSeconds"],
+                level["ratioToScenarioFloor"],
+                f"{level['passed']}/{level['inFlight']}",
+                level["scenarioSeconds"]["p50"],
+                level["scenarioSeconds"]["max"],
+                sink.get("p99", "-"),
+            ]
+        )
+    lines += _table(
+        [
+            "in flight",
+            "wall (s)",
+            "wall / floor",
+            "passed",
+            "scenario p50 (s)",
+            "scenario max (s)",
+            "gap error p99 (ms)",
+        ],
+        rows,
+    )
+    lines += _figure(figures, "scaling", "wall time against scenarios in flight")
+    for level in scale["levels"]:
+        if level["violations"]:
+            lines += [f"Violations at {level['inFlight']} in flight (first ten):", ""]
+            lines += [f"- {v}" for v in level["violations"]] + [""]
+    return lines
+
+
+def fidelity_section(scale: dict[str, Any], figures: dict[str, str]) -> list[str]:
+    f = scale["fidelity"]
+    sink, status, offset = f["gapErrorMs"]["sink"], f["gapErrorMs"]["status"], f["sinkMinusStatusMs"]
+    lines = [
+        "## 2. Timing fidelity",
+        "",
+        f"Observed gap minus nominal gap, over the {f['gaps']} retry gaps of section 1b (all load levels), "
+        "in milliseconds. *Sink* is what the suite judges by: the time the recording sink received each "
+        "request. *Status* uses the attempt timestamps the controller recorded (microseconds).",
+        "",
+    ]
+    lines += _table(
+        ["clock", "gaps", "p50", "p90", "p99", "max", "min"],
+        [
+            ["sink", sink["count"], sink["p50"], sink["p90"], sink["p99"], sink["max"], sink["min"]],
+            [
+                "status",
+                status["count"],
+                status["p50"],
+                status["p90"],
+                status["p99"],
+                status["max"],
+                status["min"],
+            ],
+        ],
+    )
+    lines += [
+        f"Target: p99 ≤ {f['targetP99Ms']:g} ms: **{_ok(abs(sink['p99']) <= f['targetP99Ms'])}**. "
+        "A positive error is a late retry (the controller's queue and the API server under load); "
+        "an early one would be a contract violation.",
+        "",
+        f"The suite's own measurement error, sink receive time minus the attempt time in status, over "
+        f"{offset['count']} webhook attempts: p50 {offset['p50']} ms, p99 {offset['p99']} ms, max "
+        f"{offset['max']} ms (min {offset['min']} ms). It covers the controller opening the request, the "
+        "loopback hop and the sink's handler thread getting the interpreter; the suite forgives "
+        "50 ms below a gap's lower bound (`--nc-epsilon`), and compares status with outside observations "
+        "within 250 ms.",
+        "",
+    ]
+    lines += _figure(figures, "gap-errors", "distribution of gap errors")
+    return lines
+
+
+def _row(label: str, reference: Any, seed: Any, ratio: Any = "") -> list[Any]:
+    return [label, reference, seed, ratio]
+
+
+def throughput_section(t: dict[str, Any], figures: dict[str, str]) -> list[str]:
+    lines = [
+        "## 3. Controller throughput and API efficiency",
+        "",
+        "Each workload runs once with the reference controller and once with the seed's design (status "
+        "written once per channel, no time guard: `per-channel-writes` in "
+        "`tests/broken_controllers/defects.py`), one after the other on the same control plane, each with "
+        "a fresh controller process launched with the suite's default command. Channels: console, a file "
+        "channel and a webhook to the recording sink. API requests are the kube-apiserver's own "
+        "`apiserver_request_total` counters read before and after (creations by the benchmark excluded); "
+        "attempts are counted at the sink and in each object's status; peak memory is the controller's "
+        "VmHWM.",
+        "",
+    ]
+    titles = {
+        "succeed": "all channels succeed",
+        "fail": "the webhook always answers 503, maxAttempts 4, backoff 1 s doubling, capped at 2 s",
+    }
+    for name in ("succeed", "fail"):
+        if name not in t:
+            continue
+        ref, seed, ratios = t[name]["reference"], t[name]["seed"], t[name]["seedOverReference"]
+        lines += [f"### {ref['notifications']} notifications: {titles[name]}", ""]
+        rows = [
+            _row(
+                "seconds until all terminal",
+                ref["secondsUntilAllTerminal"],
+                seed["secondsUntilAllTerminal"],
+                ratios["time"],
+            ),
+            _row("deliveries per second", ref["deliveriesPerSecond"], seed["deliveriesPerSecond"]),
+            _row(
+                "status writes per notification",
+                ref["api"]["statusWritesPerNotification"],
+                seed["api"]["statusWritesPerNotification"],
+                ratios["statusWrites"],
+            ),
+            _row(
+                "API requests per notification",
+                ref["api"]["controllerRequestsPerNotification"],
+                seed["api"]["controllerRequestsPerNotification"],
+                ratios["controllerRequests"],
+            ),
+            _row(
+                "reads (GET) per notification",
+                ref["api"]["readsPerNotification"],
+                seed["api"]["readsPerNotification"],
+            ),
+            _row("status conflicts (409)", ref["api"]["statusConflicts"], seed["api"]["statusConflicts"]),
+            _row(
+                "writes seen by a watch, per notification",
+                ref["api"]["watchedWritesPerNotification"],
+                seed["api"]["watchedWritesPerNotification"],
+            ),
+            _row(
+                "webhook attempts at the sink",
+                ref["attempts"]["sinkTotal"],
+                seed["attempts"]["sinkTotal"],
+                ratios["webhookAttempts"],
+            ),
+            _row(
+                "notifications with exactly the expected attempts (sink)",
+                ref["attempts"]["exactAtSink"],
+                seed["attempts"]["exactAtSink"],
+            ),
+            _row(
+                "... in status (console, file, webhook)",
+                " / ".join(str(v) for v in ref["attempts"]["exactInStatus"].values()),
+                " / ".join(str(v) for v in seed["attempts"]["exactInStatus"].values()),
+            ),
+            _row(
+                "retry gaps below the lower bound",
+                f"{ref['storm']['earlyGaps']} of {ref['storm']['gaps']}",
+                f"{seed['storm']['earlyGaps']} of {seed['storm']['gaps']}",
+            ),
+            _row(
+                "peak webhook requests in one second",
+                ref["storm"]["peakWebhookRequestsPerSecond"],
+                seed["storm"]["peakWebhookRequestsPerSecond"],
+                ratios["peakWebhookRequestsPerSecond"],
+            ),
+            _row("final phases", ref["phases"], seed["phases"]),
+            _row(
+                "controller peak memory (MiB)",
+                ref["controllerPeakMemoryMiB"],
+                seed["controllerPeakMemoryMiB"],
+            ),
+        ]
+        if ref["storm"]["gapErrorMs"]:
+            rows.append(
+                _row(
+                    "retry gap error p50 / p99 (ms)",
+                    f"{ref['storm']['gapErrorMs']['p50']} / {ref['storm']['gapErrorMs']['p99']}",
+                    f"{seed['storm']['gapErrorMs']['p50']} / {seed['storm']['gapErrorMs']['p99']}",
+                )
+            )
+        lines += _table(["", "reference", "seed's design", "seed / reference"], rows)
+        kinds = sorted(set(ref["api"]["byKind"]) | set(seed["api"]["byKind"]))
+        lines += ["API server counters (verb, resource, code):", ""]
+        lines += _table(
+            ["request", "reference", "seed's design"],
+            [[k, ref["api"]["byKind"].get(k, 0), seed["api"]["byKind"].get(k, 0)] for k in kinds],
+        )
+    lines += _figure(figures, "api-efficiency", "reference against the seed's design")
+    if "fail" in t:
+        ref, seed = t["fail"]["reference"], t["fail"]["seed"]
+        lines += [
+            "Reading the failing workload: both designs make exactly maxAttempts attempts, because the "
+            "seed's bug is not the count but the timing. The seed's design finishes in "
+            f"{t['fail']['seedOverReference']['time']} of the reference's time because it ignores the "
+            "backoff: "
+            f"{seed['storm']['earlyGaps']} of its {seed['storm']['gaps']} retry gaps came before their lower "
+            "bound, and its webhook traffic peaked at "
+            f"{seed['storm']['peakWebhookRequestsPerSecond']} requests in one second against the "
+            f"reference's {ref['storm']['peakWebhookRequestsPerSecond']}. The "
+            "reference makes more reads, because every status write it makes wakes it once more and the "
+            "time guard turns that wake-up into a requeue; it makes fewer writes, one per round.",
+            "",
+        ]
+    return lines
+
+
+def controlplane_section(c: dict[str, Any]) -> list[str]:
+    s, build = c["startupSeconds"], c["coldBuild"]
+    lines = [
+        "## 4. Control plane",
+        "",
+        f"Start-up with cached binaries ({c['binariesOrigin']}: `{c['binaries']}`), from "
+        "`LocalControlPlane.start()` to `/readyz` and the `default` namespace: "
+        f"{s['count']} starts (fresh ones, plus the suite's and the benchmark's own), "
+        f"mean {s['mean']} s, p50 {s['p50']} s, max {s['max']} s; "
+        f"target < {c['targetSeconds']:g} s: **{_ok(s['max'] < c['targetSeconds'])}**. "
+        f"Samples: {', '.join(str(x) for x in c['startupSamples'])} s.",
+        "",
+        f"Cold build of kube-apiserver and etcd from Go modules: **{build['seconds']} s** ({build['how']}). "
+        "`make bench` does not rebuild; the assets module now writes `build.json` beside the binaries after "
+        "every build, and this section reports it when present.",
+        "",
+    ]
+    if "suiteMemory" in c:
+        lines += [
+            "Memory during the conformance suite (RSS sampled every 0.5 s from `/proc/<pid>/status`):",
+            "",
+        ]
+        lines += _table(
+            ["process", "peak RSS (MiB)", "mean RSS (MiB)", "VmHWM (MiB)", "samples"],
+            [
+                [name, m["rssPeakMiB"], m["rssMeanMiB"], m["hwmMiB"], m["samples"]]
+                for name, m in c["suiteMemory"].items()
+            ],
+        )
+    return lines
+
+
+def render(results: dict[str, Any], figures: dict[str, str]) -> str:
+    scale = results["scale"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` on {results['date']} in {results['benchSeconds']} s "
+        f"(Python {results['python']}); the numbers below are in `results.json` beside this file.",
+        "",
+        machine_line(results),
+        "",
+        f"Scale: suite arguments {scale['suiteArgs'] or 'none (the full run)'}; "
+        f"{', '.join(map(str, scale['inFlight']))} scenarios in flight; {scale['succeed']} succeeding and "
+        f"{scale['fail']} failing notifications; {scale['startups']} extra control-plane starts.",
+        "",
+    ]
+    lines += summary(results)
+    if "suite" in results:
+        lines += suite_section(results["suite"], figures)
+    if "scaling" in results:
+        lines += scaling_section(results["scaling"], figures)
+        lines += fidelity_section(results["scaling"], figures)
+    if "throughput" in results:
+        lines += throughput_section(results["throughput"], figures)
+    if "controlPlane" in results:
+        lines += controlplane_section(results["controlPlane"])
+    lines += [
+        "## Reproduce",
+        "",
+        "```sh",
+        "make bench                      # everything, about 6-7 minutes on 2 cores",
+        "make bench BENCH_SCALE=small    # a quick pass while developing",
+        ".venv/bin/python -m bench --parts throughput --out /tmp/bench   # one part, elsewhere",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
