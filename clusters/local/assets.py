@@ -161,7 +161,12 @@ def build(target: Path, log: Callable[[str], None], version: str = KUBERNETES_VE
             )
         seconds = time.monotonic() - started
         go_version = subprocess.run(["go", "version"], env=env, capture_output=True, text=True).stdout.strip()
-        record = {"seconds": round(seconds, 1), "kubernetesVersion": version, "go": go_version, "cpus": os.cpu_count()}
+        record = {
+            "seconds": round(seconds, 1),
+            "kubernetesVersion": version,
+            "go": go_version,
+            "cpus": os.cpu_count(),
+        }
         (staged / BUILD_RECORD).write_text(json.dumps(record) + "\n")
         shutil.rmtree(target, ignore_errors=True)
         staged.rename(target)

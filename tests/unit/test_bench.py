@@ -31,7 +31,8 @@ def test_percentile_refuses_nothing_and_fractions_outside_one() -> None:
 
 def test_summary_in_milliseconds() -> None:
     summary = Summary.of([0.010, 0.020, 0.030, 0.040]).scaled(1000)
-    assert (summary.count, summary.min, summary.max) == (4, pytest.approx(10.0), pytest.approx(40.0))
+    assert summary.count == 4
+    assert (summary.min, summary.max) == pytest.approx((10.0, 40.0))
     assert summary.mean == pytest.approx(25.0)
     assert summary.p50 == pytest.approx(25.0)
 
