@@ -18,6 +18,7 @@ import yaml
 
 from bench import procfs
 from bench.floor import SuiteFloor, scenario_floor
+from bench.stats import Summary
 from conformance.plugin import DEFAULT_SCENARIOS
 from conformance.scenarios import load
 from conformance.tolerances import Tolerances
@@ -131,10 +132,13 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
     suite_floor = SuiteFloor(startup, floors, workers)
     measured = {s["scenario"]: s["durationSeconds"] for s in run.report["scenarios"]}
     lanes = worker_lanes(run)
+    protocol = {name: end - start for lane in lanes.values() for name, start, end in lane}
+    overheads = [protocol[name] - seconds for name, seconds in measured.items() if name in protocol]
     busy = sum(end - start for lane in lanes.values() for _, start, end in lane)
     span = max(end for lane in lanes.values() for _, _, end in lane)
     return {
-        "command": f"pytest conformance/suite -n {workers} " + " ".join(extra),
+        "command": " ".join(["pytest conformance/suite -n", str(workers), *extra]),
+        "workers": workers,
         "result": run.report["result"],
         "statistics": run.report["statistics"],
         "returncode": run.returncode,
@@ -155,6 +159,7 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
         "targetRatio": TARGET_RATIO,
         "phases": phases(run, spawned),
         "workerUtilisation": round(busy / (span * len(lanes)), 3) if span else None,
+        "testOverheadSeconds": Summary.of(overheads).as_dict() if overheads else None,
         "scenarios": [
             {
                 "name": f.name,

@@ -89,7 +89,7 @@ def summary(results: dict[str, Any]) -> list[str]:
     return _table(["target", "wanted", "measured", ""], rows)
 
 
-def suite_section(s: dict[str, Any], figures: dict[str, str]) -> list[str]:
+def suite_section(s: dict[str, Any], scale: dict[str, Any] | None, figures: dict[str, str]) -> list[str]:
     floor = s["floor"]
     lines = [
         "## 1. Suite speed",
@@ -111,30 +111,52 @@ def suite_section(s: dict[str, Any], figures: dict[str, str]) -> list[str]:
         "",
     ]
     lines += _table(["phase", "seconds"], [[name, value] for name, value in s["phases"].items()])
-    lines += _figure(figures, "suite-timeline", "scenarios per xdist worker")
+    lines += _figure(figures, "suite-timeline", "tests per xdist worker")
+    overhead = s["testOverheadSeconds"] or {}
     lines += [
-        f"Each scenario takes its own floor almost exactly (table below), so the controller keeps "
-        f"its schedule; the gap is in how scenarios are packed. The workers were busy "
-        f"{s['workerUtilisation']:.0%} of the scenario phase. Scenarios flagged disruptive run alone under "
-        f"the run's exclusive lease ({floor['aloneSeconds']:g} s of floors that cannot overlap anything), "
-        f"and before each one starts, the scenarios already running must drain; the other scenarios' floors "
-        f"add up to {floor['sharedSumSeconds']:g} s, spread over the workers. With this design the least "
-        f"possible wall time is **{floor['designFloorSeconds']} s** (start-up + disruptive scenarios one "
-        f"after another + the rest over the workers), already "
-        f"{floor['designFloorSeconds'] / floor['seconds']:.2f} times the floor.",
+        "Each scenario takes close to its own floor (table below), so the controller keeps its schedule; "
+        f"the time goes into how scenarios are packed and into fixed costs. The workers were busy "
+        f"{s['workerUtilisation']:.0%} of the scenario phase. A test takes longer than its scenario by "
+        f"p50 {overhead.get('p50', '-')} s, max {overhead.get('max', '-')} s (fixtures, the run's lease, "
+        "clean-up; the first test on each worker also sets up the session's API client).",
+        "",
+    ]
+    if floor["aloneSeconds"]:
+        lines += [
+            "Scenarios flagged disruptive run alone under the run's exclusive lease "
+            f"({floor['aloneSeconds']:g} s of floors that cannot overlap anything), and before each one "
+            "starts, the scenarios already running must drain.",
+            "",
+        ]
+    lines += [
+        f"The other scenarios' floors add up to {floor['sharedSumSeconds']:g} s, spread over the workers. "
+        f"With this design the least possible wall time is **{floor['designFloorSeconds']} s** (start-up, "
+        "then the disruptive scenarios one after another, the rest spread over the workers), "
+        f"{floor['designFloorSeconds'] / floor['seconds']:.2f} times the floor before any fixed cost.",
         "",
         "What would close the gap, largest first:",
         "",
-        "1. Give each disruptive scenario a controller of its own, restricted to its namespace "
-        "(`--namespace`), so that restarting it disturbs nobody: no exclusive lease, no draining, the "
-        f"{floor['aloneSeconds']:g} s of serial scenarios overlap everything else.",
-        "2. More scenarios in flight than 8 workers: scenarios wait on timers, not CPU (section 1b shows 200 "
-        "in one process finishing close to one scenario's floor), so running scenarios as threads inside "
-        "fewer worker processes, or `-n` well above the core count, brings the scenario phase down to the "
-        "longest scenario.",
-        "3. The fixed costs: starting and importing 8 xdist workers, and the stop sequence after the last "
-        "test (the controller is stopped with SIGTERM and a grace period; its worker threads and watch take "
-        "time to wind down).",
+    ]
+    if floor["aloneSeconds"]:
+        lines.append(
+            "- Give each disruptive scenario a controller of its own, restricted to its namespace "
+            "(`--namespace`), so that restarting it disturbs nobody: no exclusive lease, no draining, and "
+            f"the {floor['aloneSeconds']:g} s of serial scenarios overlap everything else."
+        )
+    widest = scale["levels"][-1] if scale else None
+    evidence = (
+        f" (section 1b: {widest['inFlight']} scenarios in flight in one process finished in "
+        f"{widest['wallSeconds']} s, {widest['ratioToScenarioFloor']} times one scenario's floor)"
+        if widest
+        else ""
+    )
+    lines += [
+        f"- More scenarios in flight than {s['workers']} workers: scenarios wait on timers, not on CPU"
+        f"{evidence}. Running scenarios as threads inside a few worker processes, or `-n` well above the "
+        "core count, brings the scenario phase down towards the longest scenario.",
+        "- The fixed costs in the phase table: starting and importing the xdist workers, and the stop "
+        "sequence after the last test (the controller gets SIGTERM and a grace period; kube-apiserver and "
+        "etcd shut down gracefully).",
         "",
     ]
     lines += _table(
@@ -411,7 +433,7 @@ def render(results: dict[str, Any], figures: dict[str, str]) -> str:
     ]
     lines += summary(results)
     if "suite" in results:
-        lines += suite_section(results["suite"], figures)
+        lines += suite_section(results["suite"], results.get("scaling"), figures)
     if "scaling" in results:
         lines += scaling_section(results["scaling"], figures)
         lines += fidelity_section(results["scaling"], figures)
