@@ -141,3 +141,11 @@ def warm_up(kubeconfig: Path) -> None:
         delete_all(api_client, namespace)
         core.delete_namespace(namespace)
         api_client.close()
+
+
+def process_ids(plane: LocalControlPlane, environment: RunEnvironment) -> dict[str, int]:
+    """The real processes an experiment runs on: the controller, kube-apiserver and etcd."""
+    pids = {process.name: process.pid for process in plane.processes}
+    if environment.controller is not None:
+        pids["controller"] = environment.controller.pid
+    return pids

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,3 +107,34 @@ class MemorySampler:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of a living process, or None when it is gone."""
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds each named process (and this one, as ``benchmark``) used since the meter was made."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.start = self._now()
+
+    def _now(self) -> dict[str, float]:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        now = {"benchmark": usage.ru_utime + usage.ru_stime}
+        for name, pid in self.pids.items():
+            seconds = cpu_seconds(pid)
+            if seconds is not None:
+                now[name] = seconds
+        return now
+
+    def read(self) -> dict[str, float]:
+        now = self._now()
+        return {name: round(now[name] - self.start[name], 2) for name in now if name in self.start}

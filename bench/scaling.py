@@ -17,8 +17,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import harness
+from bench import harness, procfs
 from bench.floor import scenario_floor
+from bench.profiler import Profile
 from bench.stats import Summary
 from clusters.local.controlplane import LocalControlPlane
 from conformance import oracle
@@ -53,6 +54,9 @@ class LevelResult:
     clock_offsets: list[float] = field(default_factory=list)
     """Sink receive time minus the attempt time recorded in status, per webhook attempt."""
     failures: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)
+    """CPU seconds each process used during the level."""
+    profile: dict[str, Any] | None = None
 
 
 def representative() -> Scenario:
@@ -79,23 +83,35 @@ def samples(result: ScenarioResult) -> tuple[list[GapSample], list[float]]:
     return gaps, offsets
 
 
-def run_level(runner: ScenarioRunner, scenario: Scenario, in_flight: int) -> LevelResult:
-    """``in_flight`` copies of ``scenario`` started together; wall time until the last verdict."""
+def run_level(
+    runner: ScenarioRunner, scenario: Scenario, in_flight: int, pids: dict[str, int], profile: bool
+) -> LevelResult:
+    """``in_flight`` copies of ``scenario`` started together; wall time until the last verdict.
+    The CPU time of the processes in ``pids`` is measured; with ``profile``, the controller is profiled."""
     start = threading.Barrier(in_flight + 1)
+    meter = procfs.CpuMeter(pids)
+    profiler = Profile(pids["controller"]).start() if profile else None
 
     def one() -> ScenarioResult:
         start.wait()
         return runner.run(scenario)
 
-    with ThreadPoolExecutor(in_flight, thread_name_prefix="scenario") as pool:
-        futures = [pool.submit(one) for _ in range(in_flight)]
-        start.wait()
-        began = time.monotonic()
-        results = [f.result() for f in futures]
-        wall = time.monotonic() - began
+    try:
+        with ThreadPoolExecutor(in_flight, thread_name_prefix="scenario") as pool:
+            futures = [pool.submit(one) for _ in range(in_flight)]
+            start.wait()
+            began = time.monotonic()
+            results = [f.result() for f in futures]
+            wall = time.monotonic() - began
+    except BaseException:
+        if profiler is not None:
+            profiler.close()
+        raise
     level = LevelResult(
         in_flight, wall, sum(r.verdict.passed for r in results), [r.duration for r in results]
     )
+    level.cpu = meter.read()
+    level.profile = profiler.stop(wall) if profiler is not None else None
     for result in results:
         gaps, offsets = samples(result)
         level.gaps += gaps
@@ -118,12 +134,13 @@ def measure(plane: LocalControlPlane, levels: tuple[int, ...]) -> dict[str, Any]
     scenario = representative()
     floor = scenario_floor(scenario, Tolerances())
     results: list[LevelResult] = []
-    with harness.run_environment(plane, harness.REFERENCE) as (_, context):
+    with harness.run_environment(plane, harness.REFERENCE) as (environment, context):
+        pids = harness.process_ids(plane, environment)
         api_client = harness.api_client_for(plane.kubeconfig_path, pool=max(levels) + 32)
         try:
             runner = ScenarioRunner(context, harness.binding(), api_client)
             for in_flight in levels:
-                results.append(run_level(runner, scenario, in_flight))
+                results.append(run_level(runner, scenario, in_flight, pids, in_flight == max(levels)))
         finally:
             api_client.close()
     all_gaps = [g for level in results for g in level.gaps]
@@ -141,6 +158,9 @@ def measure(plane: LocalControlPlane, levels: tuple[int, ...]) -> dict[str, Any]
                 "scenarioSeconds": Summary.of(level.durations).as_dict(),
                 "gapErrorMs": summarise_gaps(level.gaps),
                 "violations": level.failures[:10],
+                "violationCount": len(level.failures),
+                "cpuSeconds": level.cpu,
+                "controllerProfile": level.profile,
             }
             for level in results
         ],
@@ -149,6 +169,13 @@ def measure(plane: LocalControlPlane, levels: tuple[int, ...]) -> dict[str, Any]
             "gapErrorMs": summarise_gaps(all_gaps),
             "targetP99Ms": GAP_TARGET_P99 * 1000,
             "sinkMinusStatusMs": Summary.of(offsets).as_dict() if offsets else None,
+            "earlyOnlyOnTheSinkClock": sum(
+                g.sink is not None
+                and g.sink - g.nominal < -Tolerances().epsilon
+                and g.status - g.nominal >= -Tolerances().epsilon
+                for g in all_gaps
+            ),
+            "earlyInStatus": sum(g.status - g.nominal < -Tolerances().epsilon for g in all_gaps),
             "rawGapErrorsMs": [
                 [level.in_flight, g.channel, g.attempt, round((g.sink - g.nominal) * 1000, 3)]
                 for level in results

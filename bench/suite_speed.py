@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -137,7 +138,7 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
     busy = sum(end - start for lane in lanes.values() for _, start, end in lane)
     span = max(end for lane in lanes.values() for _, _, end in lane)
     return {
-        "command": " ".join(["pytest conformance/suite -n", str(workers), *extra]),
+        "command": shlex.join(["pytest", "conformance/suite", "-n", str(workers), *extra]),
         "workers": workers,
         "result": run.report["result"],
         "statistics": run.report["statistics"],

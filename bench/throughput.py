@@ -23,23 +23,28 @@ from kubernetes import client
 
 from bench import apimetrics, harness, procfs
 from bench.fleet import NamespaceWatch, create_all, files_in
+from bench.profiler import Profile
 from bench.stats import Summary, gaps, peak_rate, ratio
 from clusters.local.controlplane import LocalControlPlane
+from conformance import oracle
 from conformance.observers.console import ConsoleLog
+from conformance.scenarios import RetryPolicy
 from conformance.tolerances import Tolerances
 from fixtures.sink import SinkClient
 
 CREATE_THREADS = 8
 MAX_ATTEMPTS = 4
-FAIL_POLICY = {
+POLICY = {
     "maxAttempts": MAX_ATTEMPTS,
     "initialBackoff": "1s",
     "backoffMultiplier": 2,
     "maxBackoff": "2s",
     "jitterPercent": 0,
 }
-FAIL_NOMINAL_GAPS = (1.0, 2.0, 2.0)
-SUCCEED_POLICY = dict(FAIL_POLICY)
+NOMINAL_GAPS = tuple(
+    oracle.nominal_gap(RetryPolicy.from_dict(POLICY), made) for made in range(1, MAX_ATTEMPTS)
+)
+"""1s, 2s, 2s, as the suite's oracle reads the policy."""
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,6 @@ class Workload:
     name: str
     notifications: int
     hook_fails: bool
-
-    @property
-    def policy(self) -> dict[str, Any]:
-        return FAIL_POLICY if self.hook_fails else SUCCEED_POLICY
 
     @property
     def expected_hook_attempts(self) -> int:
@@ -79,7 +80,7 @@ def _manifests(
                 subject=f"bench {name} [{namespace}]",
                 body="benchmark notification",
                 channels=channels,
-                retry=workload.policy,
+                retry=POLICY,
             )
         )
     return manifests, paths
@@ -101,6 +102,8 @@ def run_workload(plane: LocalControlPlane, design: str, workload: Workload) -> d
             directory.mkdir()
             manifests, paths = _manifests(workload, namespace, directory, sink)
             watch = NamespaceWatch(custom, spec, namespace).start()
+            meter = procfs.CpuMeter(harness.process_ids(plane, environment))
+            profile = Profile(environment.controller.pid).start()
             try:
                 before = apimetrics.read(api_client)
                 started = time.time()
@@ -112,19 +115,22 @@ def run_workload(plane: LocalControlPlane, design: str, workload: Workload) -> d
                         f"notifications reached a terminal phase within {deadline:.0f}s"
                     )
                 finished = max(h.terminal_at or 0.0 for h in watch.objects.values())
+                cpu = meter.read()
+                profiled = profile.stop(finished - started)
                 # let late writes and retries land before counting: a storm would show up here
                 time.sleep(Tolerances().quiet_max)
                 after = apimetrics.read(api_client)
                 hwm = procfs.status_kib(environment.controller.pid, "VmHWM")
             finally:
                 watch.stop()
+                profile.close()
             objects = custom.list_namespaced_custom_object(spec.group, spec.version, namespace, spec.plural)
             records = {name: sink.records(path) for name, path in paths.items()}
             console_lines = (
                 len(_console_lines(Path(context.console_log), namespace)) if context.console_log else 0
             )
             files = files_in(directory)
-            return _summarise(
+            summary = _summarise(
                 design,
                 workload,
                 started,
@@ -139,6 +145,7 @@ def run_workload(plane: LocalControlPlane, design: str, workload: Workload) -> d
                 console_lines,
                 files,
             )
+            return {**summary, "cpuSeconds": cpu, "controllerProfile": profiled}
     finally:
         harness.delete_all(api_client, namespace)
         core.delete_namespace(namespace)
@@ -194,7 +201,7 @@ def _summarise(
     hook_gaps = [
         g - nominal
         for rs in records.values()
-        for g, nominal in zip(gaps([r["time"] for r in rs]), FAIL_NOMINAL_GAPS, strict=False)
+        for g, nominal in zip(gaps([r["time"] for r in rs]), NOMINAL_GAPS, strict=False)
     ]
     lower = Tolerances().epsilon
     watched_writes = [max(len(h.writes) - 1, 0) for h in watch.objects.values()]  # the first is ADDED
