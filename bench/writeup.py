@@ -244,7 +244,8 @@ def fidelity_miss(scale: dict[str, Any], machine: dict[str, Any]) -> list[str]:
         f"The target is missed at {', '.join(str(lv['inFlight']) for lv in missed)} in flight. The status "
         "clock shows the same lateness as the sink, so the retries really are late "
         f"({scale['fidelity']['earlyInStatus']} gaps early in status). At "
-        f"{worst['inFlight']} in flight the experiment's processes used {sum(cpu.values()):.1f} CPU-seconds in "
+        f"{worst['inFlight']} in flight the experiment's processes used {sum(cpu.values()):.1f} "
+        "CPU-seconds in "
         f"{worst['wallSeconds']} s ({_cpu(cpu)}), {share:.0%} of the two cores. "
     )
     if share > 0.6:
