@@ -13,9 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import controlplane, harness, machine, plots, scaling, suite_speed, throughput, writeup
+from bench import (
+    controlplane,
+    harness,
+    machine,
+    plots,
+    scaling,
+    suite_profile,
+    suite_speed,
+    throughput,
+    writeup,
+)
 
 HERE = Path(__file__).resolve().parent
+PARTS = ("suite", "profile", "scaling", "throughput", "controlplane")
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,9 @@ def run(scale: Scale, workers: int, parts: set[str]) -> dict[str, Any]:
         results["suite"] = suite_speed.measure(workers, list(scale.suite_args))
         extra_startups.append(results["suite"]["controlPlaneStartSeconds"])
         log(f"suite: {results['suite']['wallSeconds']}s, floor {results['suite']['floor']['seconds']}s")
+    if "profile" in parts:
+        log("part 1, profiled: the suite once more under py-spy (not timed)")
+        results["suiteProfile"] = suite_profile.measure(workers, list(scale.suite_args))
     if parts & {"scaling", "throughput"}:
         with (
             tempfile.TemporaryDirectory(prefix="nc-bench-") as workdir,
@@ -87,15 +101,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--parts",
-        default="suite,scaling,throughput,controlplane",
-        help="comma-separated subset of suite, scaling, throughput, controlplane",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {', '.join(PARTS)}",
     )
     parser.add_argument(
         "--out", type=Path, default=HERE, help="folder for results.json, results.md and figures"
     )
     args = parser.parse_args(argv)
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
-    unknown = parts - {"suite", "scaling", "throughput", "controlplane"}
+    unknown = parts - set(PARTS)
     if unknown:
         parser.error(f"unknown part {sorted(unknown)[0]!r}")
     results = run(SCALES[args.scale], args.workers, parts)

@@ -30,6 +30,8 @@ def library(file: str) -> str:
     match = re.search(r"/lib/python3\.\d+/(?P<module>[^/]+)", file)
     if match:
         return match["module"].removesuffix(".py")
+    if file.startswith("/"):
+        return Path(file).parent.name or Path(file).stem  # a project file outside the working directory
     return file.split("/", 1)[0].removesuffix(".py") if "/" in file else file.removesuffix(".py")
 
 

@@ -89,7 +89,30 @@ def summary(results: dict[str, Any]) -> list[str]:
     return _table(["target", "wanted", "measured", ""], rows)
 
 
-def suite_section(s: dict[str, Any], scale: dict[str, Any] | None, figures: dict[str, str]) -> list[str]:
+def suite_profile_lines(profile: dict[str, Any] | None) -> list[str]:
+    """The workers' wall time by what they were doing, from the py-spy run of the suite."""
+    if not profile:
+        return []
+    if profile.get("error"):
+        return [f"No profile of the suite: {profile['error']}.", ""]
+    total = profile["totalWorkerSeconds"]
+    lines = [
+        f"Profile: the same suite run once more under `py-spy record --subprocesses --idle` at "
+        f"{profile['rate']} Hz (a separate, untimed run; exit status {profile['returncode']}). Every sample "
+        f"of the thread that runs tests in each xdist worker, by the functions on its stack, "
+        f"{total:g} worker-seconds in all:",
+        "",
+    ]
+    rows = [
+        [name, seconds, f"{seconds / total:.0%}" if total else "-"]
+        for name, seconds in profile["workerSeconds"].items()
+    ]
+    return lines + _table(["what the worker was doing", "worker-seconds", "share"], rows)
+
+
+def suite_section(
+    s: dict[str, Any], profile: dict[str, Any] | None, scale: dict[str, Any] | None, figures: dict[str, str]
+) -> list[str]:
     floor = s["floor"]
     lines = [
         "## 1. Suite speed",
@@ -112,6 +135,7 @@ def suite_section(s: dict[str, Any], scale: dict[str, Any] | None, figures: dict
     ]
     lines += _table(["phase", "seconds"], [[name, value] for name, value in s["phases"].items()])
     lines += _figure(figures, "suite-timeline", "tests per xdist worker")
+    lines += suite_profile_lines(profile)
     overhead = s["testOverheadSeconds"] or {}
     lines += [
         "Each scenario takes close to its own floor (table below), so the controller keeps its schedule; "
@@ -554,7 +578,7 @@ def render(results: dict[str, Any], figures: dict[str, str]) -> str:
     ]
     lines += summary(results)
     if "suite" in results:
-        lines += suite_section(results["suite"], results.get("scaling"), figures)
+        lines += suite_section(results["suite"], results.get("suiteProfile"), results.get("scaling"), figures)
     if "scaling" in results:
         lines += scaling_section(results["scaling"], figures)
         lines += fidelity_section(results["scaling"], results["machine"], figures)

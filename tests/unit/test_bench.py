@@ -106,3 +106,42 @@ def test_floor_adds_busy_attempts_nominal_gaps_and_quiet_window(tmp_path: Path) 
     assert suite.longest is slow
     assert suite.floor == pytest.approx(3.0 + 6.0 + 2.75)
     assert suite.design_floor == pytest.approx(3.0 + restarted.total + slow.total)
+
+
+WORKER_PROCESS = (
+    'process 10:"python -m pytest";process 11:"python -u -c import sys;exec(eval(sys.stdin.readline()))"'
+)
+COLLAPSED = f"""\
+{WORKER_PROCESS};<module> (<string>:1);runtestprotocol (runner.py:1);run (plugin.py:2);\
+ScenarioRunner.run (runner.py:3);ScenarioRunner._observe (runner.py:4);StatusRecorder.hold (status.py:5) 40
+{WORKER_PROCESS};<module> (<string>:1);runtestprotocol (runner.py:1);ControlClient.lease (control.py:6) 10
+{WORKER_PROCESS};<module> (<string>:1);_find_and_load (<frozen>:1) 20
+{WORKER_PROCESS};Thread._bootstrap (threading.py:1);StatusRecorder._run (status.py:7) 99
+process 10:"python -m pytest";<module> (<string>:1);StatusRecorder.hold (status.py:5) 77
+"""
+
+
+def test_suite_profile_counts_only_the_thread_that_runs_tests_in_workers() -> None:
+    from bench.suite_profile import worker_seconds
+
+    assert worker_seconds(COLLAPSED, rate=10) == {
+        "quiet window after the terminal phase": 4.0,
+        "imports": 2.0,
+        "waiting for the run's lease": 1.0,
+    }
+
+
+def test_profile_summary_shares_of_busy_samples() -> None:
+    from bench.profiler import summarise
+
+    raw = (
+        "Manager._work (/x/reference_controller/manager.py:10);"
+        "loads (/usr/lib/python3.11/json/__init__.py:346) 3\n"
+        "Manager._work (/x/reference_controller/manager.py:10);"
+        "RESTClientObject.request (/v/lib/python3.11/site-packages/kubernetes/client/rest.py:9) 1\n"
+    )
+    summary = summarise(raw, seconds=2.0, rate=2)
+    assert summary["samples"] == 4
+    assert summary["busyThreadsAverage"] == 1.0
+    assert summary["selfByLibrary"] == [["json", 0.75], ["kubernetes", 0.25]]
+    assert summary["inclusiveByFunction"][0] == ["Manager._work (reference_controller)", 1.0]

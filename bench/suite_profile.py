@@ -1,0 +1,120 @@
+"""Where the suite's workers spend their wall time: the conformance suite run once more under
+``py-spy record --subprocesses --idle`` (not the timed run), every sample of a worker's main
+thread put into one category by the functions on its stack."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.profiler import py_spy
+
+REPO = Path(__file__).resolve().parent.parent
+RATE = 20
+WORKER = "exec(eval(sys.stdin.readline()))"
+"""How pytest-xdist (execnet) starts a worker; its command line says so."""
+
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("quiet window after the terminal phase", ("StatusRecorder.hold",)),
+    (
+        "waiting for the controller's schedule",
+        ("StatusRecorder.wait_terminal", "StatusRecorder.wait_for_attempt"),
+    ),
+    ("clean-up (objects, namespace, sink paths)", ("ScenarioRunner._clean_up",)),
+    ("scenario set-up and verdict", ("ScenarioRunner.run",)),
+    ("waiting for the run's lease", ("ControlClient.lease",)),
+    ("pytest, fixtures and reports", ("runtestprotocol",)),
+    ("idle, waiting for the next test", ("TestQueue.get",)),
+    ("imports", ("_find_and_load",)),
+    ("pytest's exit clean-up", ("gc_collect_harder",)),
+    ("waiting to be given work", ("WorkerPool.integrate_as_primary_thread",)),
+)
+OTHER = "other"
+
+
+def categorise(frames: list[str]) -> str:
+    """The first category (in priority order) any of whose functions is on the stack."""
+    names = {frame.split(" (", 1)[0] for frame in frames}
+    for category, functions in CATEGORIES:
+        if any(function in names for function in functions):
+            return category
+    return OTHER
+
+
+def _frames(stack: str) -> list[str]:
+    """Split a collapsed stack; a process frame's quoted command line may itself hold ';'."""
+    frames: list[str] = []
+    for part in stack.split(";"):
+        if frames and frames[-1].startswith("process ") and frames[-1].count('"') % 2:
+            frames[-1] += ";" + part
+        else:
+            frames.append(part)
+    return frames
+
+
+def worker_seconds(raw: str, rate: int = RATE) -> dict[str, float]:
+    """Seconds of the workers' main threads per category, from collapsed ``--subprocesses`` stacks."""
+    counts: Counter[str] = Counter()
+    for line in raw.splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        frames = _frames(stack)
+        processes = [f for f in frames if f.startswith("process ")]
+        if not processes or WORKER not in processes[-1]:
+            continue
+        code = frames[len(processes) :]
+        if not code or not code[0].startswith("<module>"):
+            continue  # execnet's receiver or a helper thread, not the one running tests
+        counts[categorise(code)] += int(count_text)
+    return {category: round(count / rate, 1) for category, count in counts.most_common()}
+
+
+def measure(workers: int, extra: list[str]) -> dict[str, Any]:
+    binary = py_spy()
+    if binary is None:
+        return {"error": "py-spy is not installed (pip install -e '.[bench]')"}
+    with tempfile.TemporaryDirectory(prefix="nc-bench-profile-") as scratch:
+        output = Path(scratch) / "suite.txt"
+        command = [
+            binary,
+            "record",
+            "--subprocesses",
+            "--idle",
+            "--nonblocking",
+            "--rate",
+            str(RATE),
+            "--format",
+            "raw",
+            "--output",
+            str(output),
+            "--",
+            sys.executable,
+            "-m",
+            "pytest",
+            "conformance/suite",
+            "-n",
+            str(workers),
+            "-p",
+            "no:cacheprovider",
+            f"--nc-report-dir={Path(scratch) / 'report'}",
+            "-q",
+            *extra,
+        ]
+        completed = subprocess.run(
+            command, cwd=REPO, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900
+        )
+        if not output.exists():
+            return {"error": f"py-spy wrote no profile: {(completed.stderr or completed.stdout)[-300:]}"}
+        seconds = worker_seconds(output.read_text())
+        return {
+            "command": " ".join(command[command.index("--") + 2 :]),
+            "returncode": completed.returncode,
+            "rate": RATE,
+            "workerSeconds": seconds,
+            "totalWorkerSeconds": round(sum(seconds.values()), 1),
+        }
