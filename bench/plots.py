@@ -22,16 +22,21 @@ def suite_timeline(suite: dict[str, Any], path: Path) -> None:
     lanes = suite["lanes"]
     fig, ax = plt.subplots(figsize=(10, 0.45 * len(lanes) + 1.6))
     alone = {s["name"] for s in suite["scenarios"] if s["alone"]}
-    for row, (_, tests) in enumerate(sorted(lanes.items())):
-        for name, start, end in tests:
+    for row, (worker, tests) in enumerate(sorted(lanes.items())):
+        for _, start, end in tests:
+            ax.barh(row, end - start, left=start, color="#c7c7c7", edgecolor="white")
+        for name, start, end in suite["scenarioLanes"].get(worker, []):
             color = "#d62728" if name in alone else "#1f77b4"
-            ax.barh(row, end - start, left=start, color=color, edgecolor="white")
+            ax.barh(row, end - start, left=start, height=0.5, color=color, edgecolor="white")
     ax.set_yticks(range(len(lanes)), sorted(lanes))
     scenario_floor = suite["floor"]["longestSchedule"] + suite["floor"]["longestQuiet"]
     ax.axvline(
         scenario_floor, color="black", linestyle="--", label=f"longest scenario ({scenario_floor:.1f}s)"
     )
-    ax.set_xlabel("seconds after the first scenario started (red: disruptive, runs alone)")
+    ax.set_xlabel(
+        "seconds after the first test started; grey: the test, blue: its scenario, "
+        "red: a disruptive scenario (runs alone)"
+    )
     ax.set_title(f"conformance suite, -n {suite['workers']}: tests per worker")
     ax.legend(loc="lower right")
     fig.tight_layout()

@@ -111,13 +111,14 @@ def phases(run: SuiteRun, spawned: float) -> dict[str, float]:
     return {name: round(seconds, 3) for name, seconds in result.items()}
 
 
-def worker_lanes(run: SuiteRun) -> dict[str, list[tuple[str, float, float]]]:
-    """For each xdist worker, its tests as (name, start, end) in seconds after the first test."""
+def worker_lanes(run: SuiteRun, kind: str = "test") -> dict[str, list[tuple[str, float, float]]]:
+    """For each xdist worker, its tests (or the scenarios inside them) as (name, start, end) in
+    seconds after the first test started."""
     tests = [e for e in run.timeline if e["event"] == "test"]
     origin = min(e["start"] for e in tests)
     lanes: dict[str, list[tuple[str, float, float]]] = {}
-    for event in sorted(tests, key=lambda e: e["start"]):
-        name = event["test"].split("[", 1)[-1].rstrip("]")
+    for event in sorted((e for e in run.timeline if e["event"] == kind), key=lambda e: e["start"]):
+        name = event["scenario"] if kind == "scenario" else event["test"].split("[", 1)[-1].rstrip("]")
         lanes.setdefault(event["worker"], []).append((name, event["start"] - origin, event["end"] - origin))
     return lanes
 
@@ -133,8 +134,10 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
     suite_floor = SuiteFloor(startup, floors, workers)
     measured = {s["scenario"]: s["durationSeconds"] for s in run.report["scenarios"]}
     lanes = worker_lanes(run)
+    scenario_lanes = worker_lanes(run, "scenario")
     protocol = {name: end - start for lane in lanes.values() for name, start, end in lane}
-    overheads = [protocol[name] - seconds for name, seconds in measured.items() if name in protocol]
+    inside = {name: end - start for lane in scenario_lanes.values() for name, start, end in lane}
+    overheads = [protocol[name] - inside[name] for name in inside if name in protocol]
     busy = sum(end - start for lane in lanes.values() for _, start, end in lane)
     span = max(end for lane in lanes.values() for _, _, end in lane)
     return {
@@ -172,6 +175,10 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
         ],
         "lanes": {
             w: [[n, round(s, 3), round(e, 3)] for n, s, e in lane] for w, lane in sorted(lanes.items())
+        },
+        "scenarioLanes": {
+            w: [[n, round(s, 3), round(e, 3)] for n, s, e in lane]
+            for w, lane in sorted(scenario_lanes.items())
         },
         "memory": {
             name: {

@@ -141,8 +141,9 @@ def suite_section(
         "Each scenario takes close to its own floor (table below), so the controller keeps its schedule; "
         f"the time goes into how scenarios are packed and into fixed costs. The workers were busy "
         f"{s['workerUtilisation']:.0%} of the scenario phase. A test takes longer than its scenario by "
-        f"p50 {overhead.get('p50', '-')} s, max {overhead.get('max', '-')} s (fixtures, the run's lease, "
-        "clean-up; the first test on each worker also sets up the session's API client).",
+        f"p50 {overhead.get('p50', '-')} s, max {overhead.get('max', '-')} s: fixtures, reports, and above "
+        "all the wait for the run's lease (grey in the figure) while a disruptive scenario is pending or "
+        "running.",
         "",
     ]
     if floor["aloneSeconds"]:
