@@ -38,8 +38,8 @@ OTHER = "other"
 
 
 def categorise(frames: list[str]) -> str:
-    """The first category (in priority order) any of whose functions is on the stack."""
-    names = {frame.split(" (", 1)[0] for frame in frames}
+    """The first category (in priority order) any of whose functions is on the stack (names only)."""
+    names = set(frames)
     for category, functions in CATEGORIES:
         if any(function in names for function in functions):
             return category
@@ -57,9 +57,9 @@ def _frames(stack: str) -> list[str]:
     return frames
 
 
-def worker_seconds(raw: str, rate: int = RATE) -> dict[str, float]:
-    """Seconds of the workers' main threads per category, from collapsed ``--subprocesses`` stacks."""
-    counts: Counter[str] = Counter()
+def worker_stacks(raw: str) -> list[tuple[list[str], int]]:
+    """The stacks of the thread that runs tests in each worker (function names only), with counts."""
+    stacks = []
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
@@ -68,10 +68,27 @@ def worker_seconds(raw: str, rate: int = RATE) -> dict[str, float]:
         processes = [f for f in frames if f.startswith("process ")]
         if not processes or WORKER not in processes[-1]:
             continue
-        code = frames[len(processes) :]
-        if not code or not code[0].startswith("<module>"):
-            continue  # execnet's receiver or a helper thread, not the one running tests
-        counts[categorise(code)] += int(count_text)
+        code = [frame.split(" (", 1)[0] for frame in frames[len(processes) :]]
+        if code and code[0].startswith("<module>"):  # not execnet's receiver or a helper thread
+            stacks.append((code, int(count_text)))
+    return stacks
+
+
+def fixture_set_up(raw: str, rate: int = RATE, top: int = 3) -> list[list[Any]]:
+    """What fixture set-up spent its time in: the fixture and the calls below it, in worker-seconds."""
+    counts: Counter[str] = Counter()
+    for code, count in worker_stacks(raw):
+        if "call_fixture_func" in code:
+            index = code.index("call_fixture_func")
+            counts[" → ".join(code[index + 1 : index + 5])] += count
+    return [[path, round(count / rate, 1)] for path, count in counts.most_common(top)]
+
+
+def worker_seconds(raw: str, rate: int = RATE) -> dict[str, float]:
+    """Seconds of the workers' main threads per category, from collapsed ``--subprocesses`` stacks."""
+    counts: Counter[str] = Counter()
+    for code, count in worker_stacks(raw):
+        counts[categorise(code)] += count
     return {category: round(count / rate, 1) for category, count in counts.most_common()}
 
 
@@ -111,11 +128,13 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
         )
         if not output.exists():
             return {"error": f"py-spy wrote no profile: {(completed.stderr or completed.stdout)[-300:]}"}
-        seconds = worker_seconds(output.read_text())
+        raw = output.read_text()
+        seconds = worker_seconds(raw)
         return {
             "command": " ".join(command[command.index("--") + 2 :]),
             "returncode": completed.returncode,
             "rate": RATE,
             "workerSeconds": seconds,
             "totalWorkerSeconds": round(sum(seconds.values()), 1),
+            "fixtureSetUp": fixture_set_up(raw),
         }

@@ -107,7 +107,15 @@ def suite_profile_lines(profile: dict[str, Any] | None) -> list[str]:
         [name, seconds, f"{seconds / total:.0%}" if total else "-"]
         for name, seconds in profile["workerSeconds"].items()
     ]
-    return lines + _table(["what the worker was doing", "worker-seconds", "share"], rows)
+    lines += _table(["what the worker was doing", "worker-seconds", "share"], rows)
+    if profile.get("fixtureSetUp"):
+        lines += [
+            "Test set-up went mostly into: "
+            + "; ".join(f"`{path}` ({seconds:g} worker-seconds)" for path, seconds in profile["fixtureSetUp"])
+            + ".",
+            "",
+        ]
+    return lines
 
 
 def suite_section(
