@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import resource
-from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -24,11 +23,10 @@ def _own_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-@dataclass
 class LoadMeter:
     """Started before the benchmark, read after every process it started has been reaped."""
 
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
         self.busy, self.total = _busy_seconds()
         self.own = _own_seconds()
         self.load_start = os.getloadavg()

@@ -49,18 +49,6 @@ class Summary:
             max=max(samples),
         )
 
-    def scaled(self, factor: float) -> Summary:
-        """The same distribution in another unit (e.g. seconds to milliseconds)."""
-        return Summary(
-            self.count,
-            self.mean * factor,
-            self.p50 * factor,
-            self.p90 * factor,
-            self.p99 * factor,
-            self.min * factor,
-            self.max * factor,
-        )
-
     def as_dict(self, digits: int = 3) -> dict[str, Any]:
         return {k: (round(v, digits) if isinstance(v, float) else v) for k, v in asdict(self).items()}
 

@@ -138,6 +138,11 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
     protocol = {name: end - start for lane in lanes.values() for name, start, end in lane}
     inside = {name: end - start for lane in scenario_lanes.values() for name, start, end in lane}
     overheads = [protocol[name] - inside[name] for name in inside if name in protocol]
+    first_set_up = [
+        scenario_lanes[worker][0][1] - tests[0][1]
+        for worker, tests in lanes.items()
+        if scenario_lanes.get(worker)
+    ]
     busy = sum(end - start for lane in lanes.values() for _, start, end in lane)
     span = max(end for lane in lanes.values() for _, _, end in lane)
     return {
@@ -164,6 +169,7 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
         "phases": phases(run, spawned),
         "workerUtilisation": round(busy / (span * len(lanes)), 3) if span else None,
         "testOverheadSeconds": Summary.of(overheads).as_dict() if overheads else None,
+        "firstTestSetUpSeconds": Summary.of(first_set_up).as_dict() if first_set_up else None,
         "scenarios": [
             {
                 "name": f.name,

@@ -176,17 +176,33 @@ def suite_section(
             "(`--namespace`), so that restarting it disturbs nobody: no exclusive lease, no draining, and "
             f"the {floor['aloneSeconds']:g} s of serial scenarios overlap everything else."
         )
+    first = s.get("firstTestSetUpSeconds")
+    if first and first["p50"] > 1.0:
+        cause = ""
+        if profile and profile.get("fixtureSetUp"):
+            cause = f" (the profile: `{profile['fixtureSetUp'][0][0]}`)"
+        lines.append(
+            f"- The first test on every worker waits p50 {first['p50']} s, max {first['max']} s before its "
+            "scenario starts: session fixtures set up in all "
+            f"{s['workers']} workers at once on two cores{cause}. "
+            "That set-up is on the critical path of every worker; a lighter client for the runner (the "
+            "kubernetes client builds a large API class on first use), or fewer worker processes, "
+            "takes it off."
+        )
     widest = scale["levels"][-1] if scale else None
     evidence = (
-        f" (section 1b: {widest['inFlight']} scenarios in flight in one process finished in "
-        f"{widest['wallSeconds']} s, {widest['ratioToScenarioFloor']} times one scenario's floor)"
+        f" (section 1b: {widest['inFlight']} scenarios in flight in one process against one controller "
+        f"finished in {widest['wallSeconds']} s, {widest['ratioToScenarioFloor']} times one scenario's "
+        "floor, "
+        "on this machine)"
         if widest
         else ""
     )
     lines += [
-        f"- More scenarios in flight than {s['workers']} workers: scenarios wait on timers, not on CPU"
-        f"{evidence}. Running scenarios as threads inside a few worker processes, or `-n` well above the "
-        "core count, brings the scenario phase down towards the longest scenario.",
+        f"- More scenarios in flight than {s['workers']} workers: a scenario mostly waits (quiet window, "
+        f"schedule){evidence}. Running scenarios as threads inside a few worker processes, or `-n` above the "
+        "core count, brings the scenario phase down towards the longest scenario, as far as the controller "
+        "keeps up.",
         "- The fixed costs in the phase table: starting and importing the xdist workers, and the stop "
         "sequence after the last test (the controller gets SIGTERM and a grace period; kube-apiserver and "
         "etcd shut down gracefully).",

@@ -29,12 +29,13 @@ def test_percentile_refuses_nothing_and_fractions_outside_one() -> None:
         percentile([1.0], 99)
 
 
-def test_summary_in_milliseconds() -> None:
-    summary = Summary.of([0.010, 0.020, 0.030, 0.040]).scaled(1000)
+def test_summary_of_samples() -> None:
+    summary = Summary.of([10.0, 20.0, 30.0, 40.0])
     assert summary.count == 4
-    assert (summary.min, summary.max) == pytest.approx((10.0, 40.0))
-    assert summary.mean == pytest.approx(25.0)
-    assert summary.p50 == pytest.approx(25.0)
+    assert (summary.min, summary.max, summary.mean, summary.p50) == pytest.approx((10.0, 40.0, 25.0, 25.0))
+    assert summary.as_dict(digits=1)["p99"] == 39.7
+    with pytest.raises(ValueError, match="no samples"):
+        Summary.of([])
 
 
 def test_gaps_and_peak_rate() -> None:
