@@ -35,12 +35,13 @@ class Scale:
     in_flight: tuple[int, ...]
     succeed: int
     fail: int
+    fail_light: int
     startups: int
 
 
 SCALES = {
-    "full": Scale((), (10, 50, 200), 1000, 500, 5),
-    "small": Scale(("-k", "readonly-file or mixed-recovers or webhook-delivers"), (5, 20), 100, 50, 2),
+    "full": Scale((), (10, 50, 200), 1000, 500, 20, 5),
+    "small": Scale(("-k", "readonly-file or mixed-recovers or webhook-delivers"), (5, 20), 100, 50, 10, 2),
 }
 
 
@@ -59,6 +60,7 @@ def run(scale: Scale, workers: int, parts: set[str]) -> dict[str, Any]:
             "inFlight": list(scale.in_flight),
             "succeed": scale.succeed,
             "fail": scale.fail,
+            "failLight": scale.fail_light,
             "startups": scale.startups,
         },
     }
@@ -81,8 +83,11 @@ def run(scale: Scale, workers: int, parts: set[str]) -> dict[str, Any]:
                 log(f"parts 1 and 2: {', '.join(map(str, scale.in_flight))} scenarios in flight")
                 results["scaling"] = scaling.measure(plane, scale.in_flight)
             if "throughput" in parts:
-                log(f"part 3: {scale.succeed} succeeding and {scale.fail} failing notifications, two designs")
-                results["throughput"] = throughput.measure(plane, scale.succeed, scale.fail)
+                log(
+                    f"part 3: {scale.succeed} succeeding, {scale.fail} and {scale.fail_light} failing "
+                    "notifications, two designs"
+                )
+                results["throughput"] = throughput.measure(plane, scale.succeed, scale.fail, scale.fail_light)
     if "controlplane" in parts:
         log(f"part 4: {scale.startups} control-plane start-ups")
         results["controlPlane"] = controlplane.measure(scale.startups, extra_startups)

@@ -263,8 +263,14 @@ def compare(reference: dict[str, Any], seed: dict[str, Any]) -> dict[str, float 
     }
 
 
-def measure(plane: LocalControlPlane, succeed: int, fail: int) -> dict[str, Any]:
-    workloads = (Workload("succeed", succeed, False), Workload("fail", fail, True))
+def measure(plane: LocalControlPlane, succeed: int, fail: int, fail_light: int) -> dict[str, Any]:
+    """``fail_light``: the failing workload again with few notifications, where neither controller is
+    saturated, so that what the time guard does is not hidden by queueing."""
+    workloads = (
+        Workload("succeed", succeed, False),
+        Workload("fail", fail, True),
+        Workload("fail-light", fail_light, True),
+    )
     results: dict[str, dict[str, Any]] = {}
     for workload in workloads:
         for design in (harness.REFERENCE, harness.SEED):

@@ -391,15 +391,13 @@ def throughput_section(t: dict[str, Any], figures: dict[str, str]) -> list[str]:
         "VmHWM.",
         "",
     ]
-    titles = {
-        "succeed": "all channels succeed",
-        "fail": "the webhook always answers 503, maxAttempts 4, backoff 1 s doubling, capped at 2 s",
-    }
-    for name in ("succeed", "fail"):
+    failing = "the webhook always answers 503, maxAttempts 4, backoff 1 s doubling, capped at 2 s"
+    for name in ("succeed", "fail", "fail-light"):
         if name not in t:
             continue
         ref, seed, ratios = t[name]["reference"], t[name]["seed"], t[name]["seedOverReference"]
-        lines += [f"### {ref['notifications']} notifications: {titles[name]}", ""]
+        title = failing if name.startswith("fail") else "all channels succeed"
+        lines += [f"### {ref['notifications']} notifications: {title}", ""]
         rows = [
             _row(
                 "seconds until all terminal",
@@ -481,8 +479,9 @@ def throughput_section(t: dict[str, Any], figures: dict[str, str]) -> list[str]:
             [[k, ref["api"]["byKind"].get(k, 0), seed["api"]["byKind"].get(k, 0)] for k in kinds],
         )
     lines += _figure(figures, "api-efficiency", "reference against the seed's design")
-    if "fail" in t:
-        lines += failing_reading(t["fail"])
+    for name in ("fail", "fail-light"):
+        if name in t:
+            lines += failing_reading(t[name])
     if "succeed" in t:
         lines += cpu_reading(t["succeed"], "succeed")
     return lines
@@ -493,7 +492,7 @@ def failing_reading(fail: dict[str, Any]) -> list[str]:
     ref, seed = fail["reference"], fail["seed"]
     n = ref["notifications"]
     text = (
-        "Reading the failing workload: the reference made exactly "
+        f"Reading the failing workload with {n} notifications: the reference made exactly "
         f"{ref['attempts']['expectedPerNotification']['hook']} webhook attempts "
         f"for {ref['attempts']['exactAtSink']} of {n} notifications, "
         f"with {ref['storm']['earlyGaps']} of {ref['storm']['gaps']} retry gaps below their lower bound. "
@@ -598,7 +597,8 @@ def render(results: dict[str, Any], figures: dict[str, str]) -> str:
         "",
         f"Scale: suite arguments {scale['suiteArgs'] or 'none (the full run)'}; "
         f"{', '.join(map(str, scale['inFlight']))} scenarios in flight; {scale['succeed']} succeeding and "
-        f"{scale['fail']} failing notifications; {scale['startups']} extra control-plane starts.",
+        f"{scale['fail']} and {scale['failLight']} failing notifications; "
+        f"{scale['startups']} extra control-plane starts.",
         "",
     ]
     lines += summary(results)
