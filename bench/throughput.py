@@ -2,10 +2,11 @@
 design (status written once per channel, no time guard), in the same run on the same
 control plane.
 
-Two workloads, each run once per design with a fresh controller process:
+Three workloads, each run once per design with a fresh controller process:
 
 - ``succeed``: N notifications with console, file and webhook channels, all succeeding;
-- ``fail``: M notifications whose webhook always answers 503, maxAttempts 4 (gaps 1s, 2s, 2s).
+- ``fail``: M notifications whose webhook always answers 503, maxAttempts 4 (gaps 1s, 2s, 2s);
+- ``fail-light``: the same with few notifications, so that no controller is saturated.
 
 API requests are the kube-apiserver's own ``apiserver_request_total`` counters, read
 before and after; attempts are counted at the sink and in each object's status.
