@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,20 @@ EARLIER_COLD_BUILD = {
 }
 
 
-def startups(count: int) -> list[float]:
-    """Start and stop a fresh control plane ``count`` times; seconds until ready each time."""
-    seconds = []
+def startups(count: int) -> tuple[list[float], list[float]]:
+    """Start and stop a fresh control plane ``count`` times: seconds until ready, and to stop."""
+    starts, stops = [], []
     for _ in range(count):
         with tempfile.TemporaryDirectory(prefix="nc-bench-start-") as workdir:
             plane = LocalControlPlane(workdir=Path(workdir))
             try:
                 plane.start()
-                seconds.append(plane.startup_seconds)
+                starts.append(plane.startup_seconds)
             finally:
+                stopping = time.monotonic()
                 plane.stop()
-    return seconds
+                stops.append(time.monotonic() - stopping)
+    return starts, stops
 
 
 def cold_build() -> dict[str, Any]:
@@ -45,11 +48,14 @@ def cold_build() -> dict[str, Any]:
 
 def measure(count: int, extra: list[float]) -> dict[str, Any]:
     """``extra``: start-ups measured elsewhere in this run (the suite's, the benchmark's own)."""
-    measured = startups(count) + extra
+    fresh, stops = startups(count)
+    measured = fresh + extra
     binaries = assets.find()
     return {
         "startupSeconds": Summary.of(measured).as_dict(),
         "startupSamples": [round(s, 3) for s in measured],
+        "freshStarts": len(fresh),
+        "stopSeconds": Summary.of(stops).as_dict() if stops else None,
         "targetSeconds": STARTUP_TARGET,
         "binaries": str(binaries.directory) if binaries else None,
         "binariesOrigin": binaries.origin if binaries else None,

@@ -560,10 +560,18 @@ def controlplane_section(c: dict[str, Any]) -> list[str]:
         "",
         f"Start-up with cached binaries ({c['binariesOrigin']}: `{c['binaries']}`), from "
         "`LocalControlPlane.start()` to `/readyz` and the `default` namespace: "
-        f"{s['count']} starts (fresh ones, plus the suite's and the benchmark's own), "
+        f"{s['count']} starts ({c['freshStarts']} on their own, the others the suite's and the "
+        "benchmark's own), "
         f"mean {s['mean']} s, p50 {s['p50']} s, max {s['max']} s; "
         f"target < {c['targetSeconds']:g} s: {_ok(s['max'] < c['targetSeconds'])}. "
-        f"Samples: {', '.join(str(x) for x in c['startupSamples'])} s.",
+        f"Samples: {', '.join(str(x) for x in c['startupSamples'])} s."
+        + (
+            " Stopping it (SIGTERM, kube-apiserver's graceful shutdown, then etcd): "
+            f"p50 {c['stopSeconds']['p50']} s, "
+            f"max {c['stopSeconds']['max']} s."
+            if c.get("stopSeconds")
+            else ""
+        ),
         "",
         f"Cold build of kube-apiserver and etcd from Go modules: **{build['seconds']} s** ({build['how']}). "
         "`make bench` does not rebuild; the assets module now writes `build.json` beside the binaries after "
