@@ -32,9 +32,10 @@ def controller_command(design: str) -> str:
     if design == REFERENCE:
         return DEFAULT_CONTROLLER
     if design == SEED:
-        return DEFAULT_CONTROLLER.replace(
-            "-m reference_controller", f"-m tests.broken_controllers {SEED_DEFECT}", 1
-        )
+        module = "-m reference_controller"
+        if module not in DEFAULT_CONTROLLER:
+            raise ValueError(f"the suite's default controller command no longer runs {module!r}")
+        return DEFAULT_CONTROLLER.replace(module, f"-m tests.broken_controllers {SEED_DEFECT}", 1)
     raise ValueError(f"unknown design {design!r}; use {REFERENCE} or {SEED}")
 
 
