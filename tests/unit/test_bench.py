@@ -146,3 +146,15 @@ def test_profile_summary_shares_of_busy_samples() -> None:
     assert summary["busyThreadsAverage"] == 1.0
     assert summary["selfByLibrary"] == [["json", 0.75], ["kubernetes", 0.25]]
     assert summary["inclusiveByFunction"][0] == ["Manager._work (reference_controller)", 1.0]
+
+
+def test_seed_design_runs_with_the_suite_default_command_otherwise_unchanged() -> None:
+    from bench.harness import REFERENCE, SEED, controller_command
+    from conformance.plugin import DEFAULT_CONTROLLER
+
+    assert controller_command(REFERENCE) == DEFAULT_CONTROLLER
+    seed = controller_command(SEED)
+    assert "-m tests.broken_controllers per-channel-writes" in seed
+    assert seed.replace("-m tests.broken_controllers per-channel-writes", "-m reference_controller") == (
+        DEFAULT_CONTROLLER
+    )
