@@ -108,6 +108,27 @@ def efficiency(throughput: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def retry_times(throughput: dict[str, Any], path: Path) -> None:
+    """When each retry came after the notification's first attempt, reference against seed."""
+    plt = _pyplot()
+    workload = "fail-light" if "fail-light" in throughput else "fail"
+    fig, axes = plt.subplots(2, 1, figsize=(8, 4.2), sharex=True)
+    for ax, design, color in zip(axes, ("reference", "seed"), ("#2ca02c", "#d62728"), strict=True):
+        offsets = throughput[workload][design]["storm"]["attemptOffsets"]
+        for attempt in (2, 3, 4):
+            xs = [offset for number, offset in offsets if number == attempt]
+            ax.scatter(xs, [attempt] * len(xs), s=12, alpha=0.5, color=color)
+        for due in (1.0, 3.0, 5.0):
+            ax.axvline(due, color="black", linestyle=":", linewidth=1)
+        ax.set_yticks((2, 3, 4))
+        ax.set_ylabel(f"{design}\nattempt")
+    axes[-1].set_xlabel("seconds after the first attempt (dotted: when the backoff allows the next one)")
+    axes[0].set_title(f"webhook retries, {throughput[workload]['reference']['notifications']} notifications")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def draw_all(results: dict[str, Any], directory: Path) -> dict[str, str]:
     """Draw every figure whose data the run has; returns figure name -> file name."""
     drawn = {}
@@ -116,6 +137,7 @@ def draw_all(results: dict[str, Any], directory: Path) -> dict[str, str]:
         ("scaling", "scaling.png", scaling),
         ("scaling", "gap-errors.png", gap_errors),
         ("throughput", "api-efficiency.png", efficiency),
+        ("throughput", "retry-times.png", retry_times),
     )
     for key, name, draw in figures:
         if key in results:

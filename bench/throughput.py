@@ -241,6 +241,14 @@ def _summarise(
             "gapErrorMs": Summary.of([g * 1000 for g in hook_gaps]).as_dict() if hook_gaps else None,
             "earlyGaps": sum(g < -lower for g in hook_gaps),
             "gaps": len(hook_gaps),
+            "attemptOffsets": [
+                [index + 1, round(r["time"] - rs[0]["time"], 3)]
+                for rs in records.values()
+                for index, r in enumerate(rs)
+                if index
+            ]
+            if workload.hook_fails
+            else [],
         },
         "controllerPeakMemoryMiB": round(hwm_kib / 1024, 1) if hwm_kib else None,
     }

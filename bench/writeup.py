@@ -479,6 +479,7 @@ def throughput_section(t: dict[str, Any], figures: dict[str, str]) -> list[str]:
             [[k, ref["api"]["byKind"].get(k, 0), seed["api"]["byKind"].get(k, 0)] for k in kinds],
         )
     lines += _figure(figures, "api-efficiency", "reference against the seed's design")
+    lines += _figure(figures, "retry-times", "when retries came, reference against the seed's design")
     for name in ("fail", "fail-light"):
         if name in t:
             lines += failing_reading(t[name])
