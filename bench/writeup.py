@@ -373,6 +373,10 @@ def fidelity_section(scale: dict[str, Any], machine: dict[str, Any], figures: di
     return lines
 
 
+def _phases(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {phase}" for phase, count in sorted(counts.items()))
+
+
 def _row(label: str, reference: Any, seed: Any, ratio: Any = "") -> list[Any]:
     return [label, reference, seed, ratio]
 
@@ -456,7 +460,7 @@ def throughput_section(t: dict[str, Any], figures: dict[str, str]) -> list[str]:
                 seed["storm"]["peakWebhookRequestsPerSecond"],
                 ratios["peakWebhookRequestsPerSecond"],
             ),
-            _row("final phases", ref["phases"], seed["phases"]),
+            _row("final phases", _phases(ref["phases"]), _phases(seed["phases"])),
             _row(
                 "controller peak memory (MiB)",
                 ref["controllerPeakMemoryMiB"],
