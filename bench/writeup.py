@@ -145,13 +145,21 @@ def suite_section(
     lines += _figure(figures, "suite-timeline", "tests per xdist worker")
     lines += suite_profile_lines(profile)
     overhead = s["testOverheadSeconds"] or {}
+    worst_excess = max(
+        (
+            x["measuredSeconds"] - x["floorSeconds"]
+            for x in s["scenarios"]
+            if x["measuredSeconds"] is not None
+        ),
+        default=0.0,
+    )
     lines += [
-        "Each scenario takes close to its own floor (table below), so the controller keeps its schedule; "
-        f"the time goes into how scenarios are packed and into fixed costs. The workers were busy "
+        f"Each scenario took at most {worst_excess:.2f} s longer than its own floor (table below), so the "
+        "controller keeps its schedule; the time goes into how scenarios are packed and into fixed costs. "
+        "The workers were busy "
         f"{s['workerUtilisation']:.0%} of the scenario phase. A test takes longer than its scenario by "
-        f"p50 {overhead.get('p50', '-')} s, max {overhead.get('max', '-')} s: fixtures, reports, and above "
-        "all the wait for the run's lease (grey in the figure) while a disruptive scenario is pending or "
-        "running.",
+        f"p50 {overhead.get('p50', '-')} s, max {overhead.get('max', '-')} s (grey in the figure): fixtures, "
+        "reports, and the wait for the run's lease while a disruptive scenario is pending or running.",
         "",
     ]
     if floor["aloneSeconds"]:
