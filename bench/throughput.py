@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -185,11 +186,18 @@ def _summarise(
     hook_attempts = [len(records[name]) for name in sorted(records)]
     status_attempts: dict[str, list[int]] = {"console": [], "archive": [], "hook": []}
     phases: dict[str, int] = {}
+    status_gaps: list[float] = []
     for obj in objects["items"]:
         status = obj.get("status") or {}
         phases[status.get("phase", "none")] = phases.get(status.get("phase", "none"), 0) + 1
         for channel, counts in status_attempts.items():
             counts.append(sum(a["channel"] == channel for a in status.get("deliveryAttempts") or []))
+        hook = sorted(
+            (a for a in status.get("deliveryAttempts") or [] if a["channel"] == "hook"),
+            key=lambda a: a["attempt"],
+        )
+        times = [datetime.fromisoformat(a["timestamp"].replace("Z", "+00:00")).timestamp() for a in hook]
+        status_gaps += [g - nominal for g, nominal in zip(gaps(times), NOMINAL_GAPS, strict=False)]
     expected = {"console": 1, "archive": 1, "hook": workload.expected_hook_attempts}
     exact = {
         "sink": sum(count == expected["hook"] for count in hook_attempts),
@@ -240,6 +248,7 @@ def _summarise(
             "peakWebhookRequestsPerSecond": peak_rate(sink_times),
             "gapErrorMs": Summary.of([g * 1000 for g in hook_gaps]).as_dict() if hook_gaps else None,
             "earlyGaps": sum(g < -lower for g in hook_gaps),
+            "earlyGapsInStatus": sum(g < -lower for g in status_gaps),
             "gaps": len(hook_gaps),
             "attemptOffsets": [
                 [index + 1, round(r["time"] - rs[0]["time"], 3)]
