@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKERS ?= 8
 PYTEST_ARGS ?=
+BENCH_SCALE ?= full
+BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: all venv assets browser conformance certify test lint fmt typecheck cluster-up clean kube-tools image conformance-kind conformance-alert
+.PHONY: all venv assets browser conformance certify test lint fmt typecheck cluster-up clean kube-tools image conformance-kind conformance-alert bench
 
 all: test
 
@@ -66,6 +68,14 @@ conformance-alert: assets
 	$(BIN)/pytest conformance/suite -n $(WORKERS) --nc-binding fixtures/bindings/alerting \
 		--nc-controller-cmd '{python} -m examples.alert_controller --kubeconfig {kubeconfig}' \
 		--nc-report-dir reports/alerting --junitxml=reports/alerting/junit.xml $(PYTEST_ARGS)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	@rm -f $(VENV)/.bench-* && touch $@
+
+## Benchmarks of the suite and the reference controller; writes bench/results.md, .json and figures.
+bench: assets $(BENCH_STAMP)
+	$(BIN)/python -m bench --scale $(BENCH_SCALE) --workers $(WORKERS)
 
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
 test: assets kube-tools browser lint typecheck

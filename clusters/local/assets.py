@@ -20,6 +20,8 @@ from pathlib import Path
 
 KUBERNETES_VERSION = "v1.36.3"
 BINARIES = ("kube-apiserver", "etcd")
+BUILD_RECORD = "build.json"
+"""Written next to the binaries after a build: how long it took and on what (read by ``make bench``)."""
 
 
 class AssetsError(RuntimeError):
@@ -157,9 +159,18 @@ def build(target: Path, log: Callable[[str], None], version: str = KUBERNETES_VE
                 env=env,
                 check=True,
             )
+        seconds = time.monotonic() - started
+        go_version = subprocess.run(["go", "version"], env=env, capture_output=True, text=True).stdout.strip()
+        record = {
+            "seconds": round(seconds, 1),
+            "kubernetesVersion": version,
+            "go": go_version,
+            "cpus": os.cpu_count(),
+        }
+        (staged / BUILD_RECORD).write_text(json.dumps(record) + "\n")
         shutil.rmtree(target, ignore_errors=True)
         staged.rename(target)
-        log(f"binaries ready in {target} after {time.monotonic() - started:.0f}s")
+        log(f"binaries ready in {target} after {seconds:.0f}s")
     except subprocess.CalledProcessError as err:
         raise AssetsError(
             f"Building the control-plane binaries failed: {' '.join(err.cmd)} exited {err.returncode}."
