@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: all venv assets browser conformance certify test lint fmt typecheck cluster-up clean kube-tools image conformance-kind conformance-alert bench
+.PHONY: all venv assets browser conformance certify test lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert bench
 
 all: test
 
@@ -63,11 +63,12 @@ conformance-kind: kube-tools
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest conformance/suite -n $(WORKERS) --nc-cluster kind \
 		--nc-controller-cmd "" --junitxml=reports/junit.xml $(PYTEST_ARGS)
 
-## The same suite against a second implementation, examples/alert_controller, through its binding.
-conformance-alert: assets
-	$(BIN)/pytest conformance/suite -n $(WORKERS) --nc-binding fixtures/bindings/alerting \
-		--nc-controller-cmd '{python} -m examples.alert_controller --kubeconfig {kubeconfig}' \
-		--nc-report-dir reports/alerting --junitxml=reports/alerting/junit.xml $(PYTEST_ARGS)
+## Certify a second implementation, examples/alert_controller, through its binding: reports in reports/alerting/.
+certify-alert: assets
+	$(BIN)/notification-conformance certify --workers $(WORKERS) --binding fixtures/bindings/alerting \
+		--controller-cmd '{python} -m examples.alert_controller --kubeconfig {kubeconfig}' \
+		--implementation examples/alert_controller/implementation.yaml --report-dir reports/alerting \
+		--implementation-version "$$(git describe --tags --always --dirty 2>/dev/null || echo unknown)" $(PYTEST_ARGS)
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'

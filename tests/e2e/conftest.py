@@ -15,6 +15,7 @@ import yaml
 from kubernetes import client, config
 
 from clusters.local.controlplane import LocalControlPlane
+from fixtures.sink import RecordingSink, SinkClient
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -70,6 +71,14 @@ def broken(defect: str) -> str:
         f"--nc-controller-cmd={{python}} -m tests.broken_controllers {defect} --kubeconfig {{kubeconfig}} "
         "--file-root {workdir} --metrics-bind-address 0"
     )
+
+
+@pytest.fixture
+def sink() -> Iterator[SinkClient]:
+    """A recording sink of the test's own, answering from the scripts the test sets."""
+    server = RecordingSink().start()
+    yield SinkClient(server.url)
+    server.stop()
 
 
 @pytest.fixture(scope="session")

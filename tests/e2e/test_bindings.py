@@ -16,10 +16,21 @@ ALERT_CONTROLLER = "--nc-controller-cmd={python} -m examples.alert_controller --
 
 
 def test_the_alert_controller_is_certified_through_its_binding(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, f"--nc-binding={ALERTING}", ALERT_CONTROLLER, "-n", "6")
+    run = run_suite(
+        tmp_path,
+        f"--nc-binding={ALERTING}",
+        ALERT_CONTROLLER,
+        f"--nc-implementation={REPO / 'examples' / 'alert_controller' / 'implementation.yaml'}",
+        "--nc-implementation-version=test",
+        "--nc-certify",
+        "-n",
+        "6",
+    )
     assert run.returncode == 0, run.output
     assert run.report is not None
     assert run.report["result"] == "success", run.output
+    assert run.report["mode"]["certification"] is True
+    assert run.report["implementation"]["project"] == "alert controller (example)"
     assert run.report["binding"]["timestampPrecisionSeconds"] == 1.0
     profiles = run.report["profiles"]
     assert profiles["core"] == "success"

@@ -10,17 +10,15 @@ import re
 import ssl
 import threading
 import urllib.request
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from clusters.local.controlplane import LocalControlPlane
-from fixtures.sink import RecordingSink, SinkClient
+from fixtures.sink import SinkClient
 from tests.e2e.fleet import (
     GROUP,
     PLURAL,
@@ -117,13 +115,6 @@ class Writers:
                             self.done.add(name)
         finally:
             api.close()
-
-
-@pytest.fixture
-def sink() -> Iterator[SinkClient]:
-    server = RecordingSink().start()
-    yield SinkClient(server.url)
-    server.stop()
 
 
 def _epoch(timestamp: str) -> float:

@@ -22,7 +22,7 @@ from kubernetes import client, config
 from clusters.local.controlplane import LocalControlPlane
 from conformance.binding import Binding
 from conformance.environment import install_crds
-from fixtures.sink import RecordingSink, SinkClient
+from fixtures.sink import SinkClient
 from tests.e2e.conftest import REPO
 from tests.e2e.fleet import Controller, Fleet, Object, check_sink, check_status, controller_argv, delivered
 
@@ -43,13 +43,6 @@ def plane_client(plane: LocalControlPlane) -> Iterator[client.ApiClient]:
     install_crds(api, Binding.load(REPO / "fixtures" / "bindings" / "reference"))
     yield api
     api.close()
-
-
-@pytest.fixture
-def sink() -> Iterator[SinkClient]:
-    server = RecordingSink().start()
-    yield SinkClient(server.url)
-    server.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ controller. A failing batch is shrunk like any other example.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from clusters.local.controlplane import LocalControlPlane
-from fixtures.sink import RecordingSink, SinkClient
+from fixtures.sink import SinkClient
 from tests.e2e.fleet import (
     PERMANENT,
     Controller,
@@ -242,13 +241,6 @@ def judge(
     if len(printed) != consoles:
         problems.append(f"{spec.name}: {len(printed)} console lines for {consoles} console channels")
     return problems
-
-
-@pytest.fixture
-def sink() -> Iterator[SinkClient]:
-    server = RecordingSink().start()
-    yield SinkClient(server.url)
-    server.stop()
 
 
 @pytest.mark.timeout(900)  # only a failing run, while hypothesis shrinks the batch, takes this long

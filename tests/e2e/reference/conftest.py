@@ -21,7 +21,6 @@ from kubernetes.client.exceptions import ApiException
 
 from clusters.local.controlplane import LocalControlPlane
 from clusters.processes import _die_with_parent
-from fixtures.sink import RecordingSink, SinkClient
 from tests.e2e.conftest import REPO
 
 GROUP, VERSION, PLURAL = "notifications.conformance.dev", "v1alpha1", "notificationrequests"
@@ -202,13 +201,6 @@ def namespace(api_client: client.ApiClient, custom: client.CustomObjectsApi) -> 
     with contextlib.suppress(ApiException):
         custom.delete_collection_namespaced_custom_object(GROUP, VERSION, name, PLURAL)
         core.delete_namespace(name)
-
-
-@pytest.fixture
-def sink() -> Iterator[SinkClient]:
-    server = RecordingSink().start()
-    yield SinkClient(server.url)
-    server.stop()
 
 
 @pytest.fixture
