@@ -28,7 +28,7 @@ from conformance.context import RunContext
 from conformance.control import RunControl
 from conformance.observers.console import ConsoleLog
 from conformance.tolerances import Tolerances
-from fixtures.sink import RecordingSink
+from fixtures.sink import SinkError, SinkProcess
 
 CRD_ESTABLISH_TIMEOUT = 30.0
 
@@ -90,7 +90,7 @@ class RunEnvironment:
         self.settings = settings
         self.workdir = Path(tempfile.mkdtemp(prefix="nc-run-"))
         self.provider: clusters.ClusterProvider | None = None
-        self.sink: RecordingSink | None = None
+        self.sink: SinkProcess | None = None
         self.controller: ManagedProcess | None = None
         self.console: ConsoleLog | None = None
         self.context: RunContext | None = None
@@ -152,12 +152,11 @@ class RunEnvironment:
         )
         return self.context
 
-    @staticmethod
-    def _start_sink(host: str) -> RecordingSink:
+    def _start_sink(self, host: str) -> SinkProcess:
         try:
-            return RecordingSink(host).start()
-        except OSError as err:
-            raise SetupError(f"The recording sink cannot listen on {host}: {err.strerror or err}.") from err
+            return SinkProcess(host, self.workdir / "sink.log").start()
+        except SinkError as err:
+            raise SetupError(f"The recording sink cannot listen on {host}: {err}.") from err
 
     def _controller_cluster(
         self, cluster: clusters.Cluster, api_client: client.ApiClient

@@ -9,10 +9,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from fixtures.sink import RecordingSink, SinkClient
+from fixtures.sink import RecordingSink, SinkClient, SinkError, SinkProcess
 
 
 @pytest.fixture
@@ -112,3 +113,23 @@ def test_an_observer_sees_each_delivery_before_it_is_answered() -> None:
         server.stop()
     assert seen == [("ns/watched", 500, 0), ("ns/watched", 200, 1)]
     assert answered == [500, 200]
+
+
+def test_the_sink_as_a_process_of_its_own_records_and_goes_away(tmp_path: Path) -> None:
+    process = SinkProcess("127.0.0.1", tmp_path / "sink.log").start()
+    try:
+        sink = SinkClient(process.url)
+        sink.script("ns/hook", [{"status": 503}])
+        before = time.time()
+        assert post(sink.hook_url("ns/hook")) == 503
+        [record] = sink.records("ns/hook")
+        assert before <= record["time"] <= time.time()
+    finally:
+        process.stop()
+    with pytest.raises(urllib.error.URLError):
+        post(sink.hook_url("ns/hook"), timeout=1)
+
+
+def test_a_sink_process_that_cannot_listen_says_why(tmp_path: Path) -> None:
+    with pytest.raises(SinkError, match=r"^Cannot assign requested address$"):
+        SinkProcess("192.0.2.1", tmp_path / "sink.log").start()
