@@ -399,8 +399,8 @@ def fidelity_section(scale: dict[str, Any], machine: dict[str, Any], figures: di
         f"The suite's own measurement error, sink receive time minus the attempt time in status, over "
         f"{offset['count']} webhook attempts: p50 {offset['p50']} ms, p99 {offset['p99']} ms, max "
         f"{offset['max']} ms (min {offset['min']} ms). It covers the controller's own time from stamping an "
-        "attempt to sending it, the loopback hop and the sink reading the request (the sink runs as a "
-        "process of its own, so no thread of the suite competes with it for the interpreter); the "
+        "attempt to sending it and the loopback hop: the sink stamps each request with the kernel's "
+        "receive time (SO_TIMESTAMPNS), so a handler thread waiting for a core does not count; the "
         "suite forgives "
         "50 ms below a gap's lower bound (`--nc-epsilon`), and compares status with outside observations "
         "within 250 ms.",
@@ -412,10 +412,10 @@ def fidelity_section(scale: dict[str, Any], machine: dict[str, Any], figures: di
             "when the "
             "sink stamps an attempt late, the next gap looks short by as much, and a correct controller can "
             f"fail NR-BACKOFF-LOWER on the sink's clock ({f['earlyOnlyOnTheSinkClock']} such gaps here; the "
-            "violations listed in section 1b show whether one became a failed scenario). Part of it is the "
-            "controller's own delay between stamping and sending when it is short of CPU; the rest is the "
-            "sink process waiting for a core. Kernel receive timestamps (SO_TIMESTAMPING) on the sink's "
-            "sockets, or an epsilon set from this measurement, would leave only the former.",
+            "violations listed in section 1b show whether one became a failed scenario). With the kernel's "
+            "receive time on the sink's side, what is left is the controller's own delay between stamping "
+            "and sending when it is short of CPU, which the status clock cannot see either; an epsilon "
+            "set from this measurement would absorb it.",
             "",
         ]
     lines += _figure(figures, "gap-errors", "distribution of gap errors")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 import time
 import urllib.error
@@ -133,3 +134,16 @@ def test_the_sink_as_a_process_of_its_own_records_and_goes_away(tmp_path: Path) 
 def test_a_sink_process_that_cannot_listen_says_why(tmp_path: Path) -> None:
     with pytest.raises(SinkError, match=r"^Cannot assign requested address$"):
         SinkProcess("192.0.2.1", tmp_path / "sink.log").start()
+
+
+def test_a_request_is_stamped_when_its_first_bytes_arrived(sink: SinkClient) -> None:
+    """The kernel's receive time, not the moment a handler thread got round to it."""
+    host, port = urllib.parse.urlsplit(sink.url).netloc.split(":")
+    with socket.create_connection((host, int(port))) as connection:
+        first = time.time()
+        connection.sendall(b"POST /hooks/ns/slow HTTP/1.1\r\n")
+        time.sleep(0.3)
+        connection.sendall(b"Host: sink\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+        assert connection.recv(1024).startswith(b"HTTP/1.1 200 ")
+    [record] = sink.records("ns/slow", at_least=1, wait=5)
+    assert first <= record["time"] < first + 0.1
