@@ -683,7 +683,7 @@ def render(results: dict[str, Any], figures: dict[str, str]) -> str:
         "## Reproduce",
         "",
         "```sh",
-        "make bench                      # everything, about 6-7 minutes on 2 cores",
+        "make bench                      # everything, about 4-5 minutes on 2 cores",
         "make bench BENCH_SCALE=small    # a quick pass while developing",
         ".venv/bin/python -m bench --parts throughput --out /tmp/bench   # one part, elsewhere",
         "```",
