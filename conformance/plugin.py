@@ -31,6 +31,7 @@ from conformance.reports import certification, document, html_page, implementati
 from conformance.run.result import ScenarioResult
 from conformance.run.runner import ScenarioRunner
 from conformance.scenarios import oracle
+from conformance.scenarios.fitting import Fit
 from conformance.scenarios.load import load
 from conformance.scenarios.model import FLAGS, Scenario, ScenarioError
 
@@ -43,6 +44,8 @@ DEFAULT_CONTROLLER = (
 )
 RESULT_PROPERTY = "nc_result"
 SCENARIO_PROPERTY = "nc_scenario"
+BINDING_ERROR_PROPERTY = "nc_binding_error"
+FITS_KEY = pytest.StashKey[dict[str, Fit]]()
 CONTEXT_KEY = pytest.StashKey[RunContext]()
 TEST_TIMEOUT_MARGIN = 30.0
 
@@ -178,6 +181,17 @@ def load_scenarios(config: pytest.Config) -> list[Scenario]:
         raise pytest.UsageError(str(err)) from err
 
 
+def fits(config: pytest.Config) -> dict[str, Fit]:
+    """Every scenario fitted into the binding's limits, once per process."""
+    if FITS_KEY not in config.stash:
+        try:
+            binding = Binding.load(Path(option(config, "binding")))
+        except BindingError as err:
+            raise pytest.UsageError(str(err)) from None
+        config.stash[FITS_KEY] = {s.name: binding.fit(s) for s in load_scenarios(config)}
+    return config.stash[FITS_KEY]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a conformance scenario run against the controller")
     for flag in FLAGS:
@@ -199,12 +213,14 @@ def marks_for(scenario: Scenario, tolerances: Tolerances) -> list[pytest.MarkDec
     return marks
 
 
-def scenario_metadata(scenario: Scenario) -> dict[str, Any]:
+def scenario_metadata(scenario: Scenario, fit: Fit) -> dict[str, Any]:
     return {
         "name": scenario.name,
         "features": list(scenario.features),
         "requirements": list(scenario.requirements),
-        "flags": list(scenario.flags),
+        "flags": list((fit.scenario or scenario).flags),
+        "notApplicable": fit.reason,
+        "timeFactor": fit.factor,
     }
 
 
@@ -232,20 +248,40 @@ class EnvironmentPlugin:
             return
         try:
             self._start()
-        except Exception as err:  # junitxml writes nothing for a session that never started
+        except (
+            Exception
+        ) as err:  # junitxml and the session's end write nothing for a session that never started
+            message = str(err) if isinstance(err, pytest.UsageError) else f"{type(err).__name__}: {err}"
             xmlpath = self.config.option.xmlpath
             if xmlpath:
-                message = str(err) if isinstance(err, pytest.UsageError) else f"{type(err).__name__}: {err}"
                 suite_name = str(self.config.getini("junit_suite_name"))
                 junit.write_setup_error(Path(xmlpath), message, suite_name, time.time() - self.started)
+            self._write_refused(message)
             raise
+
+    def _write_refused(self, message: str) -> None:
+        """The YAML and HTML reports of a run that never started, saying why."""
+        built = document.build(
+            None,
+            [],
+            {},
+            self.started,
+            time.time(),
+            {},
+            implementation=self.implementation,
+            binding=self.binding,
+            refused=message,
+        )
+        directory = Path(option(self.config, "report-dir"))
+        document.write(built, directory)
+        html_page.write(built, directory)
 
     def _start(self) -> None:
         scenarios = load_scenarios(self.config)
         settings = settings_from(self.config)
         try:
             binding = Binding.load(settings.binding)
-            preflight.sample(binding, "preflight")  # template errors before set-up
+            preflight.samples(binding, "preflight")  # template errors before set-up
             described = option(self.config, "implementation")
             self.implementation = implementation.load(
                 Path(described) if described else None, self.config.getoption("nc_implementation_version")
@@ -290,8 +326,14 @@ class EnvironmentPlugin:
         test = self.tests.setdefault(report.nodeid, {"outcome": "passed"})
         for name, value in report.user_properties:
             if name == SCENARIO_PROPERTY:
-                test["features"] = cast(dict[str, Any], value)["features"]
-                test["scenario"] = cast(dict[str, Any], value)["name"]
+                metadata = cast(dict[str, Any], value)
+                test["features"] = metadata["features"]
+                test["scenario"] = metadata["name"]
+                test["requirements"] = metadata["requirements"]
+                if metadata["notApplicable"]:
+                    test["notApplicable"] = metadata["notApplicable"]
+            if name == BINDING_ERROR_PROPERTY:
+                test["bindingError"] = True
         if report.when == "call" or not report.passed:  # set-up and clean-up count when they fail or skip
             test["outcome"] = report.outcome
             if report.skipped and isinstance(report.longrepr, tuple):
@@ -425,14 +467,28 @@ def run_scenario(
         if disruptive and not nc_context.restartable:
             pytest.skip(CANNOT_RESTART)
         alone = disruptive or "serial" in scenario.flags
-        with control.lease(exclusive=alone, timeout=timeout_for(scenario, nc_context.tolerances)):
+        timeout = timeout_for(scenario_runner.binding.adapt(scenario), nc_context.tolerances)
+        with control.lease(exclusive=alone, timeout=timeout):
             if not control.controller_alive():
-                pytest.fail("The controller under test has exited; see reports/controller.log.")
+                log = Path(option(request.config, "report-dir")).resolve() / "controller.log"
+                pytest.fail(controller_exited(Path(nc_context.workdir), log), pytrace=False)
             result = scenario_runner.run(scenario)
         request.node.user_properties.append((RESULT_PROPERTY, record.summary(result)))
         return result
 
     return run
+
+
+def controller_exited(workdir: Path, log: Path, lines: int = 10) -> str:
+    """Said in full by the first test that finds the controller gone, and briefly by the others."""
+    try:
+        (workdir / "controller-exit-reported").touch(exist_ok=False)
+    except FileExistsError:
+        return f"The controller under test has exited; its log is {log}."
+    live = workdir / "controller.log"
+    tail = live.read_text(errors="replace").splitlines()[-lines:] if live.exists() else []
+    ending = "\n".join(f"  {line}" for line in tail) if tail else "  (it wrote nothing)"
+    return f"The controller under test has exited; its log is {log}, which ends:\n{ending}"
 
 
 def timeout_for(scenario: Scenario, tolerances: Tolerances) -> float:

@@ -1,6 +1,7 @@
 """A binding maps the suite's scenarios onto one controller's API: how to render a
 notification, where its attempts and phase live in status, how they are spelled,
-how precise its timestamps are, what jitter it applies, and what it claims.
+how precise its timestamps are, what jitter it applies, what its API can express
+(``limits``, see ``conformance.scenarios.limits``), and what it claims.
 ``docs/bindings.md`` describes the format; ``fixtures/bindings/`` holds examples.
 """
 
@@ -17,6 +18,9 @@ import yaml
 
 from conformance.contract import durations
 from conformance.contract.requirements import FEATURES
+from conformance.scenarios import fitting
+from conformance.scenarios.fitting import Fit, NotApplicable
+from conformance.scenarios.limits import Limits
 from conformance.scenarios.model import Scenario
 
 SUITE_PHASES = ("Sent", "PartiallySent", "Failed")
@@ -60,14 +64,21 @@ def _percent(text: Any) -> float:
     return fraction
 
 
-def _seconds(text: str) -> float:
-    """Template filter: a scenario's duration ("1500ms") in seconds."""
-    return durations.parse(text)
+def _whole(text: str, unit: float, name: str) -> int:
+    count = durations.parse(text) / unit
+    if abs(count - round(count)) > 1e-6:
+        raise ValueError(f"{text!r} is not a whole number of {name}")
+    return round(count)
+
+
+def _seconds(text: str) -> int:
+    """Template filter: a scenario's duration ("2s") in whole seconds."""
+    return _whole(text, 1.0, "seconds")
 
 
 def _milliseconds(text: str) -> int:
     """Template filter: a scenario's duration ("1.5s") in whole milliseconds."""
-    return round(durations.parse(text) * 1000)
+    return _whole(text, 1e-3, "milliseconds")
 
 
 def _environment(directory: Path) -> jinja2.Environment:
@@ -107,6 +118,10 @@ class Binding:
     """The implementation's own jitter (a fraction), used instead of the scenario's."""
     progressing: tuple[str, ...] | None = None
     """The non-terminal phases it writes; when given, any other phase is a binding error."""
+    limits: Limits = dataclasses.field(default_factory=Limits)
+    """What the API can express; every scenario is fitted into it."""
+    channel_names: dict[str, str] | None = None
+    """For one scenario under by-type identity: how attempt records name a channel -> its name."""
 
     @classmethod
     def load(cls, directory: Path) -> Binding:
@@ -147,6 +162,7 @@ class Binding:
                 progressing=(
                     tuple(str(p) for p in data["progressingPhases"]) if "progressingPhases" in data else None
                 ),
+                limits=Limits.from_dict(data.get("limits")),
             )
         except KeyError as err:
             raise BindingError(f"Binding {path} lacks the field {err.args[0]!r}.") from err
@@ -189,14 +205,31 @@ class Binding:
             "timestampPrecisionSeconds": self.precision,
             "jitter": self.jitter,
             "features": list(self.features),
+            "limits": self.limits.declarations(),
         }
 
+    def fit(self, scenario: Scenario) -> Fit:
+        """The scenario fitted into the API's limits, or why it is not applicable."""
+        return fitting.fit(scenario, self.limits)
+
     def adapt(self, scenario: Scenario) -> Scenario:
-        """The scenario as this implementation runs it: with its own jitter, if it declares one."""
+        """The scenario as this implementation runs it: fitted into its limits, and with its own
+        jitter, if it declares one. Raises NotApplicable when the limits cannot express it."""
+        fitted = self.fit(scenario).scenario
+        if fitted is None:
+            raise NotApplicable(self.fit(scenario).reason)
         if self.jitter is None:
-            return scenario
-        policy = dataclasses.replace(scenario.retry_policy, jitter=self.jitter)
-        return dataclasses.replace(scenario, retry_policy=policy)
+            return fitted
+        policy = dataclasses.replace(fitted.retry_policy, jitter=self.jitter)
+        return dataclasses.replace(fitted, retry_policy=policy)
+
+    def for_scenario(self, scenario: Scenario) -> Binding:
+        """The binding that reads this scenario's status: under by-type identity, attempt records
+        name a channel by its type, which names one channel of the scenario (fitting saw to it)."""
+        if self.limits.channel_identity != "type":
+            return self
+        spelled = {self.limits.channel_types[c.type]: c.name for c in scenario.channels}
+        return dataclasses.replace(self, channel_names=spelled)
 
     def render(self, **context: Any) -> dict[str, Any]:
         """The notification manifest for a scenario, as a dict."""
@@ -314,9 +347,12 @@ class Binding:
                     f"Binding {self.name}: an attempt in {where} has the time {values['time']!r}, "
                     "which is not an RFC 3339 timestamp."
                 ) from err
+            channel = str(values["channel"])
+            if self.channel_names is not None:
+                channel = self.channel_names.get(channel, channel)
             result.append(
                 ObservedAttempt(
-                    channel=str(values["channel"]),
+                    channel=channel,
                     number=int(values["number"]),
                     time=when,
                     outcome=self.outcomes[outcome],

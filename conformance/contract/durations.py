@@ -17,3 +17,12 @@ def parse(text: str | float | int) -> float:
     if not tokens or "".join(number + unit for number, unit in tokens) != text:
         raise ValueError(f"{text!r} is not a duration such as '500ms', '2s' or '1m30s'")
     return sum(float(number) * _UNITS[unit] for number, unit in tokens)
+
+
+def text(seconds: float) -> str:
+    """``seconds`` written as the scenarios write durations: ``"60s"``, ``"1500ms"``, ``"250us"``."""
+    for unit, size in (("s", 1.0), ("ms", 1e-3)):
+        count = seconds / size
+        if abs(count - round(count)) < 1e-6:
+            return f"{round(count)}{unit}"
+    return f"{seconds * 1e6:g}us"

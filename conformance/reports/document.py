@@ -18,10 +18,10 @@ import jsonschema
 import yaml
 
 from conformance import __version__
+from conformance.contract.requirements import REQUIREMENTS
 from conformance.environment.context import RunContext
-from conformance.contract.requirements import FEATURES, REQUIREMENTS
+from conformance.reports import profiles
 
-NOT_CLAIMED = "not claimed"
 API_VERSION = "conformance.notifications.conformance.dev/v1alpha1"
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "conformance-report.schema.json"
 FILENAME = "conformance-report.yaml"
@@ -30,32 +30,6 @@ SCENARIO_TEST = "test_scenario"
 
 class ReportError(ValueError):
     """A report that does not match its schema; the message names the first wrong field."""
-
-
-def _result(outcomes: list[str], skips_are_partial: bool = True) -> str:
-    if "failed" in outcomes:
-        return "failure"
-    if not outcomes or "passed" not in outcomes:
-        return NOT_CLAIMED if outcomes and set(outcomes) == {"skipped"} else "failure"
-    if "skipped" in outcomes and skips_are_partial:
-        return "partial"
-    return "success"
-
-
-def profiles(tests: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """``core`` must pass whole (a skip makes it partial); each extended feature passes or is not claimed."""
-    result = {
-        "core": _result([t["outcome"] for t in tests.values() if t.get("features", ["core"]) == ["core"]])
-    }
-    if result["core"] == NOT_CLAIMED:
-        result["core"] = "partial"
-    for feature in FEATURES:
-        if feature == "core":
-            continue
-        members = [t["outcome"] for t in tests.values() if feature in t.get("features", [])]
-        if members:
-            result[feature] = _result(members, skips_are_partial=False)
-    return result
 
 
 def reproduce_command(invocation: dict[str, Any] | None, scenario: str) -> str | None:
@@ -92,17 +66,20 @@ def build(
     mode: dict[str, Any] | None = None,
     binding: dict[str, Any] | None = None,
     invocation: dict[str, Any] | None = None,
+    refused: str | None = None,
 ) -> dict[str, Any]:
-    """``results``: per-scenario summaries; ``tests``: each test's outcome, skip reason and features.
+    """``results``: per-scenario summaries; ``tests``: each test's outcome, skip reason, features and
+    requirements, and whether the scenario was not applicable or refused (a binding error).
 
-    ``invocation`` is ``{"dir": ..., "args": [...]}``, the pytest command line the run had.
+    ``invocation`` is ``{"dir": ..., "args": [...]}``, the pytest command line the run had;
+    ``refused`` says why a run never started.
     """
     outcomes = [t["outcome"] for t in tests.values()]
     counts: dict[str, Any] = {kind: outcomes.count(kind) for kind in ("passed", "failed", "skipped")}
-    by_profile = profiles(tests)
-    claimed = (binding or {}).get("features")
-    if claimed is not None:  # also the unclaimed features that no test selects (checks inside core tests)
-        by_profile.update({f: NOT_CLAIMED for f in FEATURES if f not in claimed})
+    refusals = sum(bool(t.get("bindingError")) for t in tests.values())
+    if refusals:
+        counts |= {"failed": counts["failed"] - refusals, "bindingErrors": refusals}
+    by_profile = profiles.profiles(tests, results, (binding or {}).get("features"))
     if counts["failed"] or not counts["passed"]:
         overall = "failure"
     elif by_profile["core"] != "success":
@@ -115,7 +92,7 @@ def build(
     for result in results:
         command = reproduce_command(invocation, result["scenario"])
         scenarios.append({**result, **({"reproduce": command} if command else {})})
-    return {
+    built = {
         "apiVersion": API_VERSION,
         "kind": "ConformanceReport",
         "suite": {"name": "notification-conformance", "version": __version__},
@@ -145,7 +122,12 @@ def build(
                 "message": t.get("message", ""),
             }
             for nodeid, t in tests.items()
-            if t["outcome"] == "failed"
+            if t["outcome"] == "failed" and not t.get("bindingError")
+        ],
+        "bindingErrors": [
+            {"test": nodeid, "scenario": t.get("scenario"), "message": t.get("message", "")}
+            for nodeid, t in tests.items()
+            if t.get("bindingError")
         ],
         "skipped": [
             {"test": nodeid, "reason": t.get("reason", "")}
@@ -154,7 +136,9 @@ def build(
         ],
         "tests": {nodeid: t["outcome"] for nodeid, t in tests.items()},
         "scenarios": scenarios,
+        "coverage": profiles.coverage(tests),
     }
+    return {**built, "refused": refused} if refused else built
 
 
 @cache

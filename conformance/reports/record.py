@@ -19,6 +19,8 @@ def summary(result: ScenarioResult) -> dict[str, Any]:
         "timeline": [row.as_dict() for row in result.verdict.timeline],
         "moments": moments(result),
         "readOnlyMechanisms": result.readonly_mechanisms,
+        "timeFactor": result.scenario.time_factor,
+        "slow": "slow" in result.scenario.flags,
     }
 
 

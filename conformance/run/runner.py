@@ -19,8 +19,8 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from conformance.binding.binding import Binding, BindingError
-from conformance.binding.refusal import refusal
+from conformance.binding.binding import Binding
+from conformance.binding.refusal import RefusedScenario, scenario_refusal
 from conformance.checks.verdict import evaluate
 from conformance.environment.context import RunContext
 from conformance.environment.control import ControlClient
@@ -93,8 +93,10 @@ class ScenarioRunner:
                 channels=channels,
                 retry=scenario.retry_policy.written,
             )
-            recorder = StatusRecorder(self.custom, self.binding, namespace, NAME).start()
-            self._create(namespace, manifest)
+            recorder = StatusRecorder(
+                self.custom, self.binding.for_scenario(scenario), namespace, NAME
+            ).start()
+            self._create(namespace, manifest, scenario.name)
             created = time.time()
             companions = self._create_companions(scenario, namespace)
             if scenario.actions.touch_every:
@@ -158,11 +160,11 @@ class ScenarioRunner:
                 ],
                 retry=scenario.retry_policy.written,
             )
-            self._create(namespace, manifest)
+            self._create(namespace, manifest, scenario.name)
             created[name] = (path, time.time())
         return created
 
-    def _create(self, namespace: str, manifest: dict[str, Any]) -> None:
+    def _create(self, namespace: str, manifest: dict[str, Any], scenario: str) -> None:
         try:
             self.custom.create_namespaced_custom_object(
                 self.binding.group, self.binding.version, namespace, self.binding.plural, manifest
@@ -170,7 +172,7 @@ class ScenarioRunner:
         except ApiException as err:
             if err.status not in (400, 404, 422):
                 raise
-            raise BindingError(refusal(self.binding, err)) from err
+            raise RefusedScenario(scenario_refusal(self.binding, scenario, err, manifest)) from None
 
     def _observe(
         self, scenario: Scenario, recorder: StatusRecorder, created: float, namespace: str
@@ -201,7 +203,7 @@ class ScenarioRunner:
         observed.writes = list(recorder.writes)
         if latest:
             observed.final_phase = self.binding.phase(latest)
-            observed.attempts = self.binding.attempts(latest)
+            observed.attempts = self.binding.for_scenario(scenario).attempts(latest)
             observed.total_attempts = self.binding.total_attempts(latest)
             observed.generation = latest["metadata"].get("generation")
             observed.observed_generation = self.binding.observed_generation(latest)

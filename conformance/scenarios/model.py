@@ -95,6 +95,8 @@ class Scenario:
     requirements: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
     actions: Actions = Actions()
+    time_factor: int = 1
+    """How many times the scenario as written its time base is (see conformance.scenarios.fitting)."""
 
     def channel(self, name: str) -> ChannelSpec:
         return next(c for c in self.channels if c.name == name)

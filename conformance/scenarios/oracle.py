@@ -123,10 +123,24 @@ def expect(scenario: Scenario) -> Expectation:
 
 
 def quiet_window(scenario: Scenario, tolerances: Tolerances) -> float:
-    """How long to watch for attempts after the terminal phase: long enough for one more retry."""
-    policy = scenario.retry_policy
+    """How long to watch for attempts after the terminal phase: long enough for one more retry,
+    within bounds that grow with the scenario's time factor."""
+    policy, factor = scenario.retry_policy, scenario.time_factor
     next_gap = nominal_gap(policy, policy.max_attempts) * (1 + policy.jitter) + tolerances.slack
-    return min(max(next_gap, 1.0), tolerances.quiet_max)
+    return min(max(next_gap, 1.0 * factor), tolerances.quiet_max * factor)
+
+
+def uncapped_gaps(scenario: Scenario) -> list[float]:
+    """``initialBackoff * backoffMultiplier^(k-1)`` for every gap the scenario's channels use."""
+    policy = scenario.retry_policy
+    expectation = expect(scenario)
+    used = max((expectation.count(c.name) for c in scenario.channels), default=1)
+    return [policy.initial_backoff * policy.multiplier ** (k - 1) for k in range(1, used)]
+
+
+def cap_reached(scenario: Scenario) -> bool:
+    """Whether maxBackoff sets some gap the scenario uses; if not, any larger cap judges the same."""
+    return any(gap > scenario.retry_policy.max_backoff for gap in uncapped_gaps(scenario))
 
 
 def deadline(scenario: Scenario, tolerances: Tolerances) -> float:

@@ -17,15 +17,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "scenario" in metafunc.fixturenames:
         scenarios = plugin.load_scenarios(metafunc.config)
         tolerances = plugin.settings_from(metafunc.config).tolerances
+        fits = plugin.fits(metafunc.config)  # timeouts and flags of the scenario as the binding runs it
         metafunc.parametrize(
             "scenario",
-            [pytest.param(s, id=s.name, marks=plugin.marks_for(s, tolerances)) for s in scenarios],
+            [
+                pytest.param(s, id=s.name, marks=plugin.marks_for(fits[s.name].scenario or s, tolerances))
+                for s in scenarios
+            ],
         )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         callspec = getattr(item, "callspec", None)
         scenario = callspec.params.get("scenario") if callspec else None
         if scenario is not None:
-            item.user_properties.append((plugin.SCENARIO_PROPERTY, plugin.scenario_metadata(scenario)))
+            metadata = plugin.scenario_metadata(scenario, plugin.fits(config)[scenario.name])
+            item.user_properties.append((plugin.SCENARIO_PROPERTY, metadata))

@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
+from conformance import plugin
 from conformance.binding.binding import Binding, BindingError
+from conformance.binding.refusal import RefusedScenario
 from conformance.environment.control import ControlError
 from conformance.reports import text
 from conformance.run.result import ScenarioResult
@@ -16,13 +18,22 @@ pytestmark = pytest.mark.conformance
 
 
 def test_scenario(
-    scenario: Scenario, nc_binding: Binding, run_scenario: Callable[[Scenario], ScenarioResult]
+    request: pytest.FixtureRequest,
+    scenario: Scenario,
+    nc_binding: Binding,
+    run_scenario: Callable[[Scenario], ScenarioResult],
 ) -> None:
     missing = sorted(set(scenario.features) - set(nc_binding.features))
     if missing:
         pytest.skip(f"binding {nc_binding.name} does not claim {', '.join(missing)}")
+    fit = nc_binding.fit(scenario)
+    if fit.scenario is None:
+        pytest.skip(f"not applicable to binding {nc_binding.name}: {fit.reason}")
     try:
         result = run_scenario(scenario)
+    except RefusedScenario as err:  # the binding's error, not the controller's failure
+        request.node.user_properties.append((plugin.BINDING_ERROR_PROPERTY, str(err)))
+        pytest.fail(str(err), pytrace=False)
     except BindingError as err:
         pytest.fail(str(err), pytrace=False)
     except ControlError as err:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from conformance.binding.binding import Binding, BindingError
+from conformance.scenarios.limits import Limits
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "bindings" / "reference"
 
@@ -186,6 +187,7 @@ def test_alerting_reads_whole_second_attempts_phases_and_jitter() -> None:
         "timestampPrecisionSeconds": 1.0,
         "jitter": pytest.approx(0.1),
         "features": ["core", "idempotency-key"],
+        "limits": Limits().declarations(),
     }
     binding.check(ALERT)
 
