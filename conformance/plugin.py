@@ -7,6 +7,7 @@ only when the suite itself (``conformance/suite``) is collected.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
@@ -273,8 +274,9 @@ class EnvironmentPlugin:
             refused=message,
         )
         directory = Path(option(self.config, "report-dir"))
-        document.write(built, directory)
-        html_page.write(built, directory)
+        with contextlib.suppress(OSError, document.ReportError):  # the refusal's sentence comes first
+            document.write(built, directory)
+            html_page.write(built, directory)
 
     def _start(self) -> None:
         scenarios = load_scenarios(self.config)

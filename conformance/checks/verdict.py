@@ -23,6 +23,11 @@ ORDERABLE_PRECISION = 1e-3
 """Timestamps this fine or finer tell any two attempts of a channel apart."""
 
 
+def _or_absent(value: object) -> str:
+    """An optional status field as a message says it: its value, or that it is absent."""
+    return "absent" if value is None else str(value)
+
+
 @dataclass(frozen=True)
 class Violation:
     requirement: str
@@ -92,7 +97,8 @@ class _Evaluation:
         strangers = sorted({a.channel for a in self.observed.attempts} - known)
         if strangers:
             self.fail(
-                "NR-STATUS-TRUTHFUL", f"status records attempts on channels it does not have: {strangers}"
+                "NR-STATUS-TRUTHFUL",
+                f"status records attempts on channels it does not have: {', '.join(map(repr, strangers))}",
             )
             self.observed.attempts = [a for a in self.observed.attempts if a.channel in known]
         if not self.deleting:
@@ -126,7 +132,8 @@ class _Evaluation:
         if final not in SUITE_PHASES:
             self.fail(
                 "NR-PHASE-TERMINAL",
-                f"the notification did not reach a terminal phase (last phase: {final}); expected {expected}",
+                f"the notification did not reach a terminal phase (last phase: {final or 'none'}); "
+                f"expected {expected}",
             )
         elif final != expected:
             self.fail("NR-PHASE-TERMINAL", f"the notification ended {final}; expected {expected}")
@@ -136,7 +143,10 @@ class _Evaluation:
         expected = self.expectation.outcomes[name]
         numbers = [a.number for a in mine]
         if numbers != list(range(1, len(mine) + 1)):
-            self.fail("NR-ATTEMPT-ORDER", f"channel {name!r} attempts are numbered {numbers}, not 1..n")
+            self.fail(
+                "NR-ATTEMPT-ORDER",
+                f"channel {name!r} attempts are numbered {', '.join(map(str, numbers))}, not 1..n",
+            )
         times = [a.time for a in mine]
         # Two attempts may share a timestamp only when the binding's precision cannot tell them apart.
         orderable = self.precision <= ORDERABLE_PRECISION
@@ -168,7 +178,10 @@ class _Evaluation:
         seen = [a.outcome for a in mine]
         wanted = [oracle.SUCCESS if o == oracle.SUCCESS else oracle.FAILURE for o in expected]
         if seen[: len(wanted)] != wanted[: len(seen)]:
-            self.fail("NR-ATTEMPT-ORDER", f"channel {name!r} outcomes were {seen}; expected {wanted}")
+            self.fail(
+                "NR-ATTEMPT-ORDER",
+                f"channel {name!r} outcomes were {', '.join(seen) or 'none'}; expected {', '.join(wanted)}",
+            )
 
     def _times(self, channel: str, mine: list[ObservedAttempt]) -> tuple[list[float], str, float]:
         """The attempt times the suite trusts most: seen outside when every attempt is, else status."""
@@ -277,7 +290,8 @@ class _Evaluation:
         if "totalAttempts" in self.observed.exposed and total != len(self.observed.attempts):
             self.fail(
                 "NR-STATUS-COUNTERS",
-                f"totalAttempts is {total} but status lists {len(self.observed.attempts)} attempts",
+                f"totalAttempts is {_or_absent(total)} but status lists "
+                f"{len(self.observed.attempts)} attempts",
             )
 
     def conditions(self) -> None:
@@ -288,12 +302,13 @@ class _Evaluation:
         if "conditions" in observed.exposed and observed.ready != wanted:
             self.fail(
                 "NR-STATUS-CONDITIONS",
-                f"the phase is {observed.final_phase} but the Ready condition is {observed.ready}",
+                f"the phase is {observed.final_phase} but the Ready condition is "
+                f"{_or_absent(observed.ready)}",
             )
         if "observedGeneration" in observed.exposed and observed.observed_generation != observed.generation:
             self.fail(
                 "NR-STATUS-CONDITIONS",
-                f"observedGeneration is {observed.observed_generation}; metadata.generation is "
+                f"observedGeneration is {_or_absent(observed.observed_generation)}; metadata.generation is "
                 f"{observed.generation}",
             )
 
@@ -341,7 +356,8 @@ class _Evaluation:
             added = sorted(write.attempts - terminal_write.attempts)
             self.fail(
                 "NR-QUIET-AFTER-TERMINAL",
-                f"status recorded attempts {added} {write.received - terminal:.3f}s after the terminal phase",
+                f"status recorded attempts {', '.join(f'{c}#{n}' for c, n in added)} "
+                f"{write.received - terminal:.3f}s after the terminal phase",
             )
 
     def quiet_after_delete(self) -> None:

@@ -190,6 +190,15 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append("mode: certification")
     else:
         lines += [f"not a certification: {deviation}" for deviation in mode["deviations"]]
+    coverage = report.get("coverage") or {}
+    if coverage.get("notApplicable"):
+        unproved = ", ".join(coverage["unprovedRequirements"]) or "none"
+        lines.append(
+            f"core tests: {coverage['applicable']} applicable, {coverage['notApplicable']} not applicable "
+            f"under the binding's limits; core requirements no passed test proved: {unproved}"
+        )
+    for error in report.get("bindingErrors", []):
+        lines.append(f"  BINDING ERROR {error['scenario'] or error['test']}: {error['message']}")
     for scenario in report["scenarios"]:
         if scenario["passed"]:
             continue

@@ -64,7 +64,7 @@ def test_misconfiguration_is_one_sentence(tmp_path: Path, args: list[str], sente
         ),
         (
             [IMPLEMENTATION, "--nc-implementation-version=v1", "--nc-scenarios=fixtures/scenarios/seed.yaml"],
-            "ERROR: Certification mode refuses this run: 22 core scenarios were not run:",
+            "ERROR: Certification mode refuses this run: 34 core scenarios were not run:",
         ),
         (
             [IMPLEMENTATION],
@@ -76,7 +76,9 @@ def test_certification_refuses_with_one_sentence(tmp_path: Path, args: list[str]
     run = run_suite(tmp_path, "--nc-certify", *args)
     assert run.returncode == 4, run.output
     assert_one_sentence(run.output, sentence)
-    assert run.report is None, "a refused certification writes no report"
+    assert run.report is not None, "a refused run writes its report, saying why"
+    assert run.report["refused"].startswith(sentence.removeprefix("ERROR: "))
+    assert (run.report["result"], run.report["mode"]["certification"]) == ("failure", False)
 
 
 def test_invalid_scenario_file_is_one_sentence(tmp_path: Path) -> None:
