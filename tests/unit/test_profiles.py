@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conformance.reports import document, profiles
+from conformance.reports import document, html_page, profiles
 from conformance.reports.profiles import CORE_REQUIREMENTS, MIN_CORE_SCENARIOS
 
 
@@ -93,3 +93,24 @@ def test_a_run_refused_before_it_started_still_has_a_valid_report_that_says_why(
     document.write(built, tmp_path)
     loaded = document.load(tmp_path / document.FILENAME)
     assert (loaded["result"], loaded["refused"]) == ("failure", "Binding x lacks the field 'plural'.")
+
+
+def test_the_page_says_why_a_run_was_refused_and_lists_the_bindings_errors_and_time_factors() -> None:
+    refused = document.build(None, [], {}, 0.0, 1.0, {}, refused="Binding x lacks the field 'plural'.")
+    assert "The run was refused before any test started:</strong> Binding x lacks the field" in (
+        html_page.render(refused)
+    )
+    error = core_test("long", "failed", bindingError=True, message="the API server refuses it")
+    scaled = {
+        "scenario": "a",
+        "passed": True,
+        "violations": [],
+        "timeline": [],
+        "timeFactor": 30,
+        "slow": True,
+    }
+    built = document.build(None, [scaled], {"t[a]": core_test("a"), "t[long]": error}, 0.0, 1.0, {})
+    page = html_page.render(built)
+    assert "Errors of the binding" in page and "the API server refuses it" in page
+    assert "time factor 30, slow" in page
+    assert "1 errors of the binding" in page
