@@ -494,4 +494,8 @@ def controller_exited(workdir: Path, log: Path, lines: int = 10) -> str:
 
 
 def timeout_for(scenario: Scenario, tolerances: Tolerances) -> float:
-    return oracle.deadline(scenario, tolerances) + tolerances.quiet_max + TEST_TIMEOUT_MARGIN
+    return (
+        oracle.deadline(scenario, tolerances)
+        + tolerances.quiet_max * scenario.time_factor
+        + TEST_TIMEOUT_MARGIN
+    )
