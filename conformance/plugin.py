@@ -283,7 +283,8 @@ class EnvironmentPlugin:
         settings = settings_from(self.config)
         try:
             binding = Binding.load(settings.binding)
-            preflight.samples(binding, "preflight")  # template errors before set-up
+            applicable = (s for s in scenarios if binding.fit(s).scenario is not None)
+            preflight.samples(binding, "preflight", next(applicable, None))  # template errors before set-up
             described = option(self.config, "implementation")
             self.implementation = implementation.load(
                 Path(described) if described else None, self.config.getoption("nc_implementation_version")

@@ -1,9 +1,10 @@
 """Before any scenario runs: does the binding's template render objects the API
-server accepts? The samples are rendered from the binding's own declarations (its
-channel types, and a retry policy and webhook timeout at the low and at the high
-end of its declared limits), so a server-side dry run of each tells, in one
-sentence at start-up, whether the binding declares more than its API takes,
-instead of every scenario failing the same way later."""
+server accepts? Two samples are rendered from the binding's own declarations (one
+channel of each type its API has, and a retry policy and webhook timeout at the low
+and at the high end of its declared limits), and a server-side dry run of each says,
+in one sentence at start-up, when the binding declares more than its API takes,
+instead of every scenario failing the same way later. Before set-up the run's first
+applicable scenario is rendered too, so that a template error shows at once."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from conformance.binding.binding import Binding, BindingError
 from conformance.binding.refusal import refusal
 from conformance.contract import durations
 from conformance.scenarios.limits import Bound, Limits
+from conformance.scenarios.model import Scenario
 
 USUAL = {
     "maxAttempts": 3.0,
@@ -67,28 +69,41 @@ def sample_policy(limits: Limits, high: bool) -> tuple[dict[str, Any], str]:
     return policy, durations.text(timeout)
 
 
-def samples(binding: Binding, namespace: str) -> list[dict[str, Any]]:
-    """One notification with one channel of each type the API has, at each end of its limits."""
+def _channel(name: str, kind: str, timeout: str) -> dict[str, Any]:
+    channel: dict[str, Any] = {"name": name, "type": kind}
+    if kind == "file":
+        channel["directory"] = "/tmp/preflight"
+    elif kind == "webhook":
+        channel |= {"url": "http://127.0.0.1:9/hooks/preflight", "timeout": timeout}
+    return channel
+
+
+def _render(binding: Binding, name: str, namespace: str, channels: list[dict[str, Any]], retry: Any) -> Any:
+    return binding.render(
+        name=name,
+        namespace=namespace,
+        subject=f"preflight [{namespace}]",
+        body="a dry run: never stored, never delivered",
+        channels=channels,
+        retry=retry,
+    )
+
+
+def samples(binding: Binding, namespace: str, scenario: Scenario | None = None) -> list[dict[str, Any]]:
+    """One notification with one channel of each type the API has, at each end of its limits; and,
+    given the run's first applicable scenario, that scenario as the binding renders it."""
     manifests = []
     for high in (False, True):
         policy, timeout = sample_policy(binding.limits, high)
-        channels: list[dict[str, Any]] = []
-        for kind in binding.limits.channel_types:
-            channel = {"name": CHANNEL_NAMES[kind], "type": kind}
-            if kind == "file":
-                channel["directory"] = "/tmp/preflight"
-            elif kind == "webhook":
-                channel |= {"url": "http://127.0.0.1:9/hooks/preflight", "timeout": timeout}
-            channels.append(channel)
+        channels = [_channel(CHANNEL_NAMES[kind], kind, timeout) for kind in binding.limits.channel_types]
         manifests.append(
-            binding.render(
-                name=f"preflight-{'high' if high else 'low'}",
-                namespace=namespace,
-                subject=f"preflight [{namespace}]",
-                body="a dry run: never stored, never delivered",
-                channels=channels,
-                retry=policy,
-            )
+            _render(binding, f"preflight-{'high' if high else 'low'}", namespace, channels, policy)
+        )
+    if scenario is not None:
+        fitted = binding.adapt(scenario)
+        channels = [_channel(c.name, c.type, durations.text(c.timeout)) for c in fitted.channels]
+        manifests.append(
+            _render(binding, "preflight-scenario", namespace, channels, fitted.retry_policy.written)
         )
     return manifests
 

@@ -227,3 +227,11 @@ def test_a_refused_scenario_is_one_sentence_of_the_binding_without_headers() -> 
         "Invalid value: 15: must be at most 10."
     )
     assert "Audit-Id" not in sentence and "\n" not in sentence
+
+
+def test_the_first_applicable_scenario_is_rendered_as_fitted_beside_the_samples(tmp_path: Path) -> None:
+    limits = {"retryPolicy": limits_data.STRICT_RETRY, "channelTypes": ["console", "file"]}
+    binding = Binding.load(binding_with(tmp_path, limits))
+    *_, rendered = preflight.samples(binding, "ns", SCENARIOS["readonly-file"])
+    assert rendered["spec"]["retryPolicy"]["initialBackoff"] == "30s"
+    assert [c["name"] for c in rendered["spec"]["channels"]] == ["console", "archive"]
