@@ -215,9 +215,10 @@ class Binding:
     def adapt(self, scenario: Scenario) -> Scenario:
         """The scenario as this implementation runs it: fitted into its limits, and with its own
         jitter, if it declares one. Raises NotApplicable when the limits cannot express it."""
-        fitted = self.fit(scenario).scenario
+        fit = self.fit(scenario)
+        fitted = fit.scenario
         if fitted is None:
-            raise NotApplicable(self.fit(scenario).reason)
+            raise NotApplicable(fit.reason)
         if self.jitter is None:
             return fitted
         policy = dataclasses.replace(fitted.retry_policy, jitter=self.jitter)
