@@ -204,9 +204,20 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
-def marks_for(scenario: Scenario, tolerances: Tolerances) -> list[pytest.MarkDecorator]:
-    """pytest marks for a scenario, so that -m selects by feature and flag."""
-    marks = [pytest.mark.timeout(timeout_for(scenario, tolerances))]
+def lease_wait(config: pytest.Config) -> float:
+    """The longest a test may wait for its lease on the run's control endpoint: until the longest
+    scenario sharing it ends and every scenario that runs alone has had its turn."""
+    tolerances = settings_from(config).tolerances
+    fitted = [f.scenario for f in fits(config).values() if f.scenario is not None]
+    alone = [s for s in fitted if {"disruptive", "serial"} & set(s.flags)]
+    shared = [timeout_for(s, tolerances) for s in fitted if s not in alone]
+    return max(shared, default=0.0) + sum(timeout_for(s, tolerances) for s in alone)
+
+
+def marks_for(scenario: Scenario, tolerances: Tolerances, wait: float = 0.0) -> list[pytest.MarkDecorator]:
+    """pytest marks for a scenario, so that -m selects by feature and flag; its timeout also covers
+    ``wait``, the longest it may wait for its lease."""
+    marks = [pytest.mark.timeout(timeout_for(scenario, tolerances) + wait)]
     marks += [getattr(pytest.mark, feature.replace("-", "_")) for feature in scenario.features]
     marks += [getattr(pytest.mark, flag) for flag in scenario.flags]
     if "provisional" in scenario.flags:
@@ -470,8 +481,7 @@ def run_scenario(
         if disruptive and not nc_context.restartable:
             pytest.skip(CANNOT_RESTART)
         alone = disruptive or "serial" in scenario.flags
-        timeout = timeout_for(scenario_runner.binding.adapt(scenario), nc_context.tolerances)
-        with control.lease(exclusive=alone, timeout=timeout):
+        with control.lease(exclusive=alone, timeout=lease_wait(request.config)):
             if not control.controller_alive():
                 log = Path(option(request.config, "report-dir")).resolve() / "controller.log"
                 pytest.fail(controller_exited(Path(nc_context.workdir), log), pytrace=False)

@@ -18,10 +18,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         scenarios = plugin.load_scenarios(metafunc.config)
         tolerances = plugin.settings_from(metafunc.config).tolerances
         fits = plugin.fits(metafunc.config)  # timeouts and flags of the scenario as the binding runs it
+        wait = plugin.lease_wait(metafunc.config)
         metafunc.parametrize(
             "scenario",
             [
-                pytest.param(s, id=s.name, marks=plugin.marks_for(fits[s.name].scenario or s, tolerances))
+                pytest.param(
+                    s, id=s.name, marks=plugin.marks_for(fits[s.name].scenario or s, tolerances, wait)
+                )
                 for s in scenarios
             ],
         )
