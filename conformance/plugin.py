@@ -30,9 +30,9 @@ from conformance.environment.run_environment import RunEnvironment, Settings, Se
 from conformance.reports import certification, document, html_page, implementation, junit, record
 from conformance.run.result import ScenarioResult
 from conformance.run.runner import ScenarioRunner
-from conformance.scenarios import oracle
 from conformance.scenarios.load import load
 from conformance.scenarios.model import FLAGS, Scenario, ScenarioError
+from conformance.scenarios.plan import plan_for
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BINDING = PACKAGE_ROOT / "fixtures" / "bindings" / "reference"
@@ -436,4 +436,4 @@ def run_scenario(
 
 
 def timeout_for(scenario: Scenario, tolerances: Tolerances) -> float:
-    return oracle.deadline(scenario, tolerances) + tolerances.quiet_max + TEST_TIMEOUT_MARGIN
+    return plan_for(scenario, tolerances).deadline + tolerances.quiet_max + TEST_TIMEOUT_MARGIN
