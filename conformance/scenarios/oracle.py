@@ -141,17 +141,3 @@ def uncapped_gaps(scenario: Scenario) -> list[float]:
 def cap_reached(scenario: Scenario) -> bool:
     """Whether maxBackoff sets some gap the scenario uses; if not, any larger cap judges the same."""
     return any(gap > scenario.retry_policy.max_backoff for gap in uncapped_gaps(scenario))
-
-
-def deadline(scenario: Scenario, tolerances: Tolerances) -> float:
-    """Latest time after creation by which the terminal phase must have been reached."""
-    expectation = expect(scenario)
-    longest = 0.0
-    for channel in scenario.channels:
-        n = expectation.count(channel.name)
-        gaps = sum(
-            window(scenario.retry_policy, k, tolerances, retry_after=retry_after(channel, k)).high
-            for k in range(1, n)
-        )
-        longest = max(longest, gaps + n * channel.timeout)
-    return longest + 10.0
