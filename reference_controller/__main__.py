@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -133,11 +134,12 @@ def run(reconciler_type: type[Reconciler], argv: Sequence[str] | None = None) ->
     disable_created_metrics()  # type: ignore[no-untyped-call]  # one series per counter, as in Go
     core = client.CoreV1Api(api_client)
     metrics = Metrics()
+    events = EventRecorder(core, identity)
     reconciler = reconciler_type(
         client.CustomObjectsApi(api_client),
         channels=Channels(FileRoot(args.file_root), SecretReader(core).value),
         metrics=metrics,
-        events=EventRecorder(core, identity),
+        events=events,
     )
     gate = Gate(not args.leader_elect)
     controller = Controller(reconciler, Informer, args.workers, args.namespace, gate)
@@ -171,9 +173,12 @@ def run(reconciler_type: type[Reconciler], argv: Sequence[str] | None = None) ->
     )
     stopping.wait()
     log.info("shutting down")
+    deadline = time.monotonic() + args.shutdown_grace
     finished = controller.stop(args.shutdown_grace)
     if not finished:
         log.warning("in-flight reconciles did not finish in time", extra={"grace": args.shutdown_grace})
+    if not events.flush(max(deadline - time.monotonic(), 0.0)):
+        log.warning("some events were not sent in time", extra={"grace": args.shutdown_grace})
     if elector is not None:
         elector.stop()
     if endpoints is not None:
