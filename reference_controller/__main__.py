@@ -31,7 +31,7 @@ from reference_controller.timefmt import parse_duration
 
 log = logging.getLogger("reference_controller")
 
-DEFAULT_WORKERS = 32
+DEFAULT_WORKERS = 64
 """Enough that retries falling due together at a few hundred notifications in flight do not wait
 for a worker: a worker mostly waits, for a webhook's answer or the status write."""
 
