@@ -89,6 +89,7 @@ unit: venv browser
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## Format and fix what can be fixed automatically.
 fmt: venv

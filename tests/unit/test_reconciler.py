@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from fixtures.sink import RecordingSink, SinkClient
+from conformance.observers.sink.recording import RecordingSink, SinkClient
 from reference_controller import channels
 from reference_controller.api import Object
 from reference_controller.channels import Channels, Delivery, DeliveryError
