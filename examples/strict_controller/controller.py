@@ -199,14 +199,7 @@ class StrictController:
     def _write(self, broadcast: api.Broadcast, records: list[Record]) -> api.Broadcast:
         """Add the round's attempts to the status read, with the phase they lead to, conditional on
         the resourceVersion read."""
-        status = dict(broadcast.get("status") or {})
-        attempts = list(status.get("attempts") or [])
-        present = {(a["target"], a["number"]) for a in attempts}
-        attempts += [r for r in records if (r["target"], r["number"]) not in present]
-        status.update(attempts=attempts, attemptCount=len(attempts))
-        status["phase"] = schedule.phase_of(schedule.targets(dict(broadcast, status=status)))
-        if status["phase"] in api.TERMINAL:
-            status.setdefault("completedAt", api.timestamp(time.time()))
+        status = schedule.status_after(broadcast, records, time.time())
         meta = broadcast["metadata"]
         return cast(
             api.Broadcast,

@@ -92,3 +92,20 @@ def next_due(progress: Iterable[Target]) -> float | None:
     """When the earliest owed attempt is due by the schedule, or None when nothing is owed."""
     times = [t.due for t in progress if t.due is not None]
     return min(times) if times else None
+
+
+def status_after(
+    broadcast: api.Broadcast, records: Sequence[Mapping[str, Any]], now: float
+) -> dict[str, Any]:
+    """The status that records a round: its attempts added to those already there (once each, so
+    that writing again after a conflict adds nothing twice), the count, the phase they lead to,
+    and the completion time once that phase is terminal."""
+    status = dict(broadcast.get("status") or {})
+    attempts = list(status.get("attempts") or [])
+    present = {(a["target"], a["number"]) for a in attempts}
+    attempts += [dict(r) for r in records if (r["target"], r["number"]) not in present]
+    status.update(attempts=attempts, attemptCount=len(attempts))
+    status["phase"] = phase_of(targets(dict(broadcast, status=status)))
+    if status["phase"] in api.TERMINAL:
+        status.setdefault("completedAt", api.timestamp(now))
+    return status

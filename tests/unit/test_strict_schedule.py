@@ -105,3 +105,15 @@ def test_outside_the_guarded_phases_an_owed_target_is_due_at_once() -> None:
     assert schedule.due_now([file], api.DELIVERING, T0 + 0.01, only_waiting) == [file]
     assert schedule.due_now([file], api.DELIVERING, T0 + 0.01, api.PROGRESSING) == []
     assert schedule.due_now([file], api.WAITING, T0 + 0.01, only_waiting) == []
+
+
+def test_a_round_is_recorded_once_with_its_phase_and_completion_time() -> None:
+    first = [attempt("console", 1, T0, api.SUCCEEDED), attempt("file", 1, T0)]
+    status = schedule.status_after(broadcast([]), first, T0 + 0.01)
+    assert (status["phase"], status["attemptCount"], "completedAt" in status) == (api.WAITING, 2, False)
+    again = schedule.status_after(broadcast(status["attempts"]), first, T0 + 0.02)  # after a conflict
+    assert again["attempts"] == first
+    last = attempt("file", 2, T0 + 2.001, api.SUCCEEDED)
+    done = schedule.status_after(broadcast(first), [last], T0 + 2.01)
+    assert (done["phase"], done["attemptCount"]) == (api.DELIVERED, 3)
+    assert done["completedAt"] == api.timestamp(T0 + 2.01)
