@@ -11,6 +11,7 @@ file appears only once its delay has passed.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import secrets
@@ -210,16 +211,19 @@ class Writes:
     def status_writes(self, name: str) -> list[Object]:
         return [obj["status"] for obj in self.seen.get(name, []) if obj.get("status")]
 
-    def wait_terminal(self, names: list[str], timeout: float = 30) -> dict[str, Object]:
-        def terminal(name: str) -> bool:
-            writes = self.status_writes(name)
-            return bool(writes) and writes[-1].get("phase") in ("Delivered", "Partial", "Failed")
+    def terminal(self, name: str) -> bool:
+        writes = self.status_writes(name)
+        return bool(writes) and writes[-1].get("phase") in ("Delivered", "Partial", "Failed")
 
+    def wait(self, ready: Callable[[], bool], timeout: float = 30) -> None:
         with self._changed:
-            if not self._changed.wait_for(lambda: all(terminal(n) for n in names), timeout):
-                phases = {n: [w.get("phase") for w in self.status_writes(n)] for n in names}
-                raise AssertionError(f"not terminal after {timeout:.0f}s: {phases}")
-            return {n: self.status_writes(n)[-1] for n in names}
+            if not self._changed.wait_for(ready, timeout):
+                phases = {n: [w.get("phase") for w in self.status_writes(n)] for n in self.seen}
+                raise AssertionError(f"not there after {timeout:.0f}s; phases written: {phases}")
+
+    def wait_terminal(self, names: list[str]) -> dict[str, Object]:
+        self.wait(lambda: all(self.terminal(n) for n in names))
+        return {n: self.status_writes(n)[-1] for n in names}
 
     def stop(self) -> None:
         self._watch.stop()  # takes effect at the next event; deleting the namespace brings one
@@ -268,22 +272,27 @@ class Controller:
 
 
 @pytest.fixture
-def run(
-    local_cluster: LocalControlPlane, custom: client.CustomObjectsApi, namespace: str, tmp_path: Path
-) -> Iterator[Callable[..., tuple[Controller, Writes]]]:
-    started: list[tuple[Controller, Writes]] = []
+def writes(custom: client.CustomObjectsApi, namespace: str) -> Iterator[Writes]:
+    recorder = Writes(custom, namespace)
+    yield recorder
+    recorder.stop()
 
-    def start(*flags: str) -> tuple[Controller, Writes]:
-        writes = Writes(custom, namespace)
-        controller = Controller(local_cluster, namespace, tmp_path, *flags)
-        started.append((controller, writes))
-        controller.wait_watching()
-        return controller, writes
+
+@pytest.fixture
+def launch(
+    local_cluster: LocalControlPlane, namespace: str, tmp_path: Path
+) -> Iterator[Callable[..., Controller]]:
+    """Start the controller (with flags) and wait until it watches; every one is stopped at the end."""
+    started: list[Controller] = []
+
+    def start(*flags: str) -> Controller:
+        started.append(Controller(local_cluster, namespace, tmp_path, *flags))
+        started[-1].wait_watching()
+        return started[-1]
 
     yield start
-    for controller, writes in started:
+    for controller in started:
         controller.process.stop()
-        writes.stop()
 
 
 def directory(tmp_path: Path, namespace: str, name: str, taken: int = 0) -> Path:
@@ -317,7 +326,8 @@ def create(custom: client.CustomObjectsApi, namespace: str, *bodies: Object) -> 
 
 
 def test_deliveries_follow_the_schedule_in_one_status_write_per_round(
-    run: Callable[..., tuple[Controller, Writes]],
+    launch: Callable[..., Controller],
+    writes: Writes,
     custom: client.CustomObjectsApi,
     namespace: str,
     tmp_path: Path,
@@ -327,7 +337,7 @@ def test_deliveries_follow_the_schedule_in_one_status_write_per_round(
     readonly = directory(tmp_path, namespace, "readonly")
     locked = ReadOnlyDirectory(readonly)
     try:
-        controller, writes = run()
+        controller = launch()
         before = create(
             custom,
             namespace,
@@ -378,7 +388,8 @@ def test_deliveries_follow_the_schedule_in_one_status_write_per_round(
 
 
 def test_the_broken_variant_retries_at_once_in_the_phase_it_leaves_unguarded(
-    run: Callable[..., tuple[Controller, Writes]],
+    launch: Callable[..., Controller],
+    writes: Writes,
     custom: client.CustomObjectsApi,
     namespace: str,
     tmp_path: Path,
@@ -387,7 +398,7 @@ def test_the_broken_variant_retries_at_once_in_the_phase_it_leaves_unguarded(
     retries as soon as its own status write comes back; one that is Waiting keeps its schedule."""
     delivering = directory(tmp_path, namespace, "delivering", taken=2)
     waiting = directory(tmp_path, namespace, "waiting", taken=2)
-    controller, writes = run("--defect", "guard-in-one-phase")
+    controller = launch("--defect", "guard-in-one-phase")
     before = create(
         custom,
         namespace,
@@ -401,3 +412,61 @@ def test_the_broken_variant_retries_at_once_in_the_phase_it_leaves_unguarded(
     ((printed, _),) = controller.console(f"{namespace}/waiting")
     on_time = final_file(waiting, namespace, "waiting", 3) - printed
     assert 3 - EPSILON <= on_time <= 3 + 2 * SLACK
+
+
+def test_touches_and_a_restart_during_backoff_neither_hasten_nor_repeat_an_attempt(
+    launch: Callable[..., Controller],
+    writes: Writes,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """Level-triggered: an annotation changed every 150ms wakes the controller again and again,
+    and a controller killed after the first round starts again with nothing but status."""
+    touched = directory(tmp_path, namespace, "touched", taken=2)
+    restarted = directory(tmp_path, namespace, "restarted", taken=1)
+    first = launch()
+    before = create(
+        custom,
+        namespace,
+        manifest("touched", [{"type": "file", "directory": str(touched)}]),
+        manifest(
+            "restarted",
+            [{"type": "console"}, {"type": "file", "directory": str(restarted)}],
+            initialDelaySeconds=4,
+        ),
+    )
+    done = threading.Event()
+
+    def touch() -> None:
+        for count in itertools.count():
+            if done.wait(0.15):
+                return
+            with contextlib.suppress(ApiException):
+                custom.patch_namespaced_custom_object(
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    PLURAL,
+                    "touched",
+                    {"metadata": {"annotations": {"touch": str(count)}}},
+                )
+
+    toucher = threading.Thread(target=touch, name="touch", daemon=True)
+    toucher.start()
+    try:
+        writes.wait(lambda: bool(writes.status_writes("restarted")))
+        first.process.kill()
+        second = launch()
+        writes.wait_terminal(["touched", "restarted"])
+    finally:
+        done.set()
+        toucher.join(5)
+
+    third = final_file(touched, namespace, "touched", 3) - before
+    assert 3 - EPSILON <= third <= 3 + 3 * SLACK
+    ((printed, _),) = first.console(f"{namespace}/restarted")
+    assert second.console(f"{namespace}/restarted") == [], "the console was delivered again after the restart"
+    resumed = final_file(restarted, namespace, "restarted", 2) - printed
+    assert 4 - EPSILON <= resumed <= 4 + 2 * SLACK
+    assert len(writes.seen["touched"]) > 10, "the annotation was changed during the backoff"
