@@ -36,6 +36,7 @@ from conformance.readonly import ReadOnlyDirectory
 from tests.e2e.conftest import REPO
 
 GROUP, VERSION, PLURAL = "broadcast.example.org", "v1", "broadcasts"
+STRICT = REPO / "fixtures" / "bindings" / "strict"
 EPSILON = 0.05
 """Measurement error forgiven below a lower bound: a file's mtime lags the clock by a tick."""
 SLACK = 0.75
@@ -47,7 +48,7 @@ Object = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
-    install_crds(api_client, Binding.load(REPO / "fixtures" / "bindings" / "strict"))
+    install_crds(api_client, Binding.load(STRICT))
     return client.CustomObjectsApi(api_client)
 
 
@@ -169,6 +170,35 @@ def test_the_spec_cannot_change(custom: client.CustomObjectsApi, namespace: str)
         )
     )
     assert "a Broadcast's spec cannot change; delete it and create another" in message, message
+
+
+def test_the_binding_renders_broadcasts_the_api_server_accepts(
+    custom: client.CustomObjectsApi, namespace: str
+) -> None:
+    """The template turns a scenario that fits the limits into a valid Broadcast: a target per
+    channel type, durations in whole seconds, the integer factor."""
+    binding = Binding.load(STRICT)
+    body = binding.render(
+        name="sample",
+        namespace=namespace,
+        subject=f"sample [{namespace}]",
+        body="a sample",
+        channels=[
+            {"name": "console", "type": "console"},
+            {"name": "archive", "type": "file", "directory": "/d"},
+        ],
+        retry={"maxAttempts": 5, "initialBackoff": "30s", "backoffMultiplier": 3, "maxBackoff": "2m"},
+    )
+    created: Any = custom.create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, body, dry_run="All"
+    )
+    assert created["spec"]["targets"] == [{"type": "console"}, {"type": "file", "directory": "/d"}]
+    assert created["spec"]["retry"] == {
+        "limit": 5,
+        "initialDelaySeconds": 30,
+        "factor": 3,
+        "maxDelaySeconds": 120,
+    }
 
 
 # -- deliveries, observed from outside -----------------------------------------------------------
