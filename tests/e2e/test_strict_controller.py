@@ -256,8 +256,11 @@ class Writes:
         return {n: self.status_writes(n)[-1] for n in names}
 
     def stop(self) -> None:
-        self._watch.stop()  # takes effect at the next event; deleting the namespace brings one
-        self._thread.join(0)
+        """The watch ends at its next event, which deleting the Broadcasts brings."""
+        self._watch.stop()
+        with contextlib.suppress(ApiException, urllib3.exceptions.HTTPError):
+            self.custom.delete_collection_namespaced_custom_object(GROUP, VERSION, self.namespace, PLURAL)
+        self._thread.join(10)
 
 
 class Controller:
