@@ -61,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             config.load_incluster_config()
     except (config.ConfigException, OSError) as err:
-        print(f"error: cannot load Kubernetes configuration: {err}", file=sys.stderr)
+        where = f" from {args.kubeconfig}" if args.kubeconfig else " in the cluster"
+        print(f"error: cannot load the Kubernetes configuration{where}: {err}", file=sys.stderr)
         return 2
     guarded = DEFECTS.get(args.defect, api.PROGRESSING)
     controller = StrictController(client.CustomObjectsApi(), args.namespace, args.workers, guarded)
