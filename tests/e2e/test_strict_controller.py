@@ -30,9 +30,9 @@ from kubernetes.client.exceptions import ApiException
 
 from clusters.local.controlplane import LocalControlPlane
 from clusters.processes import ManagedProcess
-from conformance.binding import Binding
-from conformance.environment import install_crds
-from conformance.readonly import ReadOnlyDirectory
+from conformance.binding.binding import Binding
+from conformance.environment.run_environment import install_crds
+from conformance.observers.readonly import ReadOnlyDirectory
 from tests.e2e.conftest import REPO
 
 GROUP, VERSION, PLURAL = "broadcast.example.org", "v1", "broadcasts"
