@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: all venv assets browser conformance certify test unit lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert bench
+.PHONY: all venv assets browser conformance certify test unit lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert certify-strict bench
 
 all: test
 
@@ -68,6 +68,14 @@ certify-alert: assets
 	$(BIN)/notification-conformance certify --workers $(WORKERS) --binding fixtures/bindings/alerting \
 		--controller-cmd '{python} -m examples.alert_controller --kubeconfig {kubeconfig}' \
 		--implementation examples/alert_controller/implementation.yaml --report-dir reports/alerting \
+		--implementation-version "$$(git describe --tags --always --dirty 2>/dev/null || echo unknown)" $(PYTEST_ARGS)
+
+## Certify a third implementation, examples/strict_controller, whose API has strict limits, through its
+## binding: reports in reports/strict/.
+certify-strict: assets
+	$(BIN)/notification-conformance certify --workers $(WORKERS) --binding fixtures/bindings/strict \
+		--controller-cmd '{python} -m examples.strict_controller --kubeconfig {kubeconfig}' \
+		--implementation examples/strict_controller/implementation.yaml --report-dir reports/strict \
 		--implementation-version "$$(git describe --tags --always --dirty 2>/dev/null || echo unknown)" $(PYTEST_ARGS)
 
 $(BENCH_STAMP): $(STAMP)
