@@ -59,8 +59,16 @@ class ConsoleLog:
         return found
 
 
+def _delivery(line: str) -> bool:
+    """A console delivery is a JSON object on one line; a log line that names the subject is not."""
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
 class ConsoleObserver:
-    """The ``Observer`` of a scenario's console channels: the lines of the controller's
+    """The ``Observer`` of a scenario's console channels: the JSON lines of the controller's
     stdout that carry the scenario's ``[namespace]`` token (the binding puts it in the
     subject). Without the controller's stdout (an external controller) it sees nothing."""
 
@@ -81,6 +89,7 @@ class ConsoleObserver:
     def stop(self) -> Seen:
         if self._seen is None:
             lines = self._log.lines_with(self._token) if self._log is not None and self._channels else []
+            lines = [(t, line) for t, line in lines if _delivery(line)]
             self._seen = Seen(
                 events=tuple(
                     ExternalEvent(name, t, CONSOLE, True, "console line")

@@ -112,13 +112,16 @@ def test_a_file_channel_that_cannot_be_written_gets_a_read_only_directory(tmp_pa
     (directory / "n.json").write_text("{}")  # writable again, even when kept
 
 
-def test_the_console_observer_sees_the_lines_that_name_the_scenario(tmp_path: Path) -> None:
+def test_the_console_observer_sees_the_json_lines_that_name_the_scenario_not_log_lines(
+    tmp_path: Path,
+) -> None:
     log = ConsoleLog(tmp_path / "console.jsonl").open()
     observer = ConsoleObserver(log, "ns-1")
     assert observer.provision(CONSOLE_CHANNEL) == {}
     observer.start()
-    log.append("subject [ns-1]: body")
-    log.append("subject [ns-2]: body")
+    log.append('{"subject": "subject [ns-1]", "body": "body"}')
+    log.append('reconcile ns-1/notification subject="subject [ns-1]" phase=Pending')  # a log line
+    log.append('{"subject": "subject [ns-2]", "body": "body"}')
     log.close()
     seen = observer.stop()
     assert [(e.channel, e.source) for e in seen.events] == [("stdout", CONSOLE)]
