@@ -73,7 +73,6 @@ class Moment:
 
 MOMENTS = {"terminal": "terminal phase", "deleted": "deleted", "restarted": "controller restarted"}
 QUIET_AFTER = {"terminal": "NR-QUIET-AFTER-TERMINAL", "deleted": "NR-QUIET-AFTER-DELETE"}
-_ATTEMPTED = re.compile(r"^channel '(?P<channel>.+?)' was attempted ")
 
 
 @dataclass
@@ -100,8 +99,11 @@ def _step(seconds: float) -> float:
 
 
 def _violation_for(row: dict[str, Any], violations: list[dict[str, Any]]) -> str:
-    prefix = f"channel {row['channel']!r} attempt {row['attempt']} "
-    found = next((v for v in violations if v["message"].startswith(prefix)), None)
+    """The first violation that concerns this attempt of this channel."""
+    found = next(
+        (v for v in violations if v.get("channel") == row["channel"] and v.get("attempt") == row["attempt"]),
+        None,
+    )
     return f"[{found['requirement']}] {found['message']}" if found else ""
 
 
@@ -120,10 +122,10 @@ def _quiet_violations(scenario: dict[str, Any]) -> dict[tuple[str, str], tuple[f
     for moment, requirement in QUIET_AFTER.items():
         at = scenario.get("moments", {}).get(moment)
         for violation in scenario["violations"]:
-            match = _ATTEMPTED.match(violation["message"])
-            if at is not None and violation["requirement"] == requirement and match:
+            channel = violation.get("channel")
+            if at is not None and violation["requirement"] == requirement and channel is not None:
                 text = f"[{requirement}] {violation['message']}"
-                found.setdefault((moment, match["channel"]), (float(at), text))
+                found.setdefault((moment, channel), (float(at), text))
     return found
 
 

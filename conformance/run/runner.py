@@ -7,6 +7,7 @@ run in parallel without seeing each other.
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 import shutil
@@ -33,9 +34,10 @@ from conformance.observers.sink.recording import SinkClient
 from conformance.observers.status import StatusRecorder
 from conformance.run.result import ScenarioResult
 from conformance.scenarios import oracle
-from conformance.scenarios.model import Scenario
+from conformance.scenarios.model import SECRET_MISSING, SECRET_PRESENT, Scenario
 
 NAME = "notification"
+SECRET_KEY = "token"
 
 
 def _slug(text: str) -> str:
@@ -62,6 +64,7 @@ class ScenarioRunner:
         readonly: dict[str, ReadOnlyDirectory] = {}
         files: dict[str, FileObserver] = {}
         hooks: dict[str, str] = {}
+        tokens: dict[str, str] = {}
         recorder: StatusRecorder | None = None
         toucher: Toucher | None = None
         passed = False
@@ -81,14 +84,19 @@ class ScenarioRunner:
                     values["directory"] = str(directory)
                 elif channel.type == "webhook":
                     path = hooks[channel.name] = f"{namespace}/{channel.name}"
-                    self.sink.script(path, [step.as_sink_script() for step in channel.responses])
+                    if channel.secret is not None:
+                        values["secretRef"] = {"name": f"{channel.name}-token", "key": SECRET_KEY}
+                        tokens[channel.name] = self._create_secret(namespace, channel.name, channel.secret)
+                    token = tokens[channel.name] if channel.secret == SECRET_PRESENT else None
+                    self.sink.script(path, [step.as_sink_script() for step in channel.responses], token)
                     values["url"] = self.sink.hook_url(path)
                     values["timeout"] = f"{channel.timeout:g}s"
                 channels.append(values)
+            subject = f"{scenario.name} [{namespace}]"
             manifest = self.binding.render(
                 name=NAME,
                 namespace=namespace,
-                subject=f"{scenario.name} [{namespace}]",
+                subject=subject,
                 body=scenario.description,
                 channels=channels,
                 retry=scenario.retry_policy.written,
@@ -105,13 +113,14 @@ class ScenarioRunner:
                 if toucher is not None:
                     toucher.stop()
             if toucher is not None:
-                observed.touches = toucher.count
+                observed.touches, observed.touched_at = toucher.count, toucher.first_at
                 if toucher.count == 0:
                     raise RuntimeError(
                         f"The suite could not change the object's annotations ({toucher.error}), "
                         "so this scenario tested nothing."
                     )
-            self._gather_external(scenario, observed, namespace, hooks, files)
+            self._gather_external(scenario, observed, (subject, scenario.description), hooks, files)
+            observed.secret_leaks = self._secret_leaks(recorder, namespace, tokens)
             for name, (path, born) in companions.items():
                 hooks[name] = path
                 requests = self.sink.records(path)
@@ -213,10 +222,11 @@ class ScenarioRunner:
         self,
         scenario: Scenario,
         observed: Observed,
-        namespace: str,
+        notification: tuple[str, str],
         hooks: dict[str, str],
         files: dict[str, FileObserver],
     ) -> None:
+        """``notification`` is its subject and body, which the console delivery lines hold."""
         for name, path in hooks.items():
             channel = scenario.channel(name)
             events: list[ExternalEvent] = []
@@ -226,22 +236,69 @@ class ScenarioRunner:
                 detail = f"HTTP {record['status']}" + (f" after {delay:g}s" if delay else "")
                 headers = {k.lower(): v for k, v in record["headers"].items()}
                 key = headers.get("idempotency-key")
-                events.append(ExternalEvent(name, record["time"], SINK, succeeded, detail, key))
+                events.append(
+                    ExternalEvent(
+                        name,
+                        record["time"],
+                        SINK,
+                        succeeded,
+                        detail,
+                        key,
+                        ended=record.get("ended"),
+                        authorized=record.get("authorized"),
+                    )
+                )
             observed.external[name] = events
-            observed.fully_observed.add(name)
+            if channel.secret in (None, SECRET_PRESENT):  # without its Secret a webhook sends nothing
+                observed.fully_observed.add(name)
         for name, observer in files.items():
             observed.external[name] = [
                 ExternalEvent(name, t, FILE, True, "file written") for t in observer.stop()
             ]
             observed.success_observed.add(name)
         if self.console is not None:
-            lines = self.console.lines_with(f"[{namespace}]")
+            lines = self.console.deliveries(*notification)
             for channel in scenario.channels:
                 if channel.type == "console":
                     observed.external[channel.name] = [
                         ExternalEvent(channel.name, t, CONSOLE, True, "console line") for t, _ in lines
                     ]
                     observed.success_observed.add(channel.name)
+
+    def _create_secret(self, namespace: str, channel: str, kind: str) -> str:
+        """The Secret a webhook's secretRef names, as the scenario wants it; returns its token."""
+        token = secrets.token_urlsafe(24)
+        if kind != SECRET_MISSING:
+            key = SECRET_KEY if kind == SECRET_PRESENT else "unrelated"
+            self.core.create_namespaced_secret(
+                namespace,
+                client.V1Secret(
+                    metadata=client.V1ObjectMeta(name=f"{channel}-token"), string_data={key: token}
+                ),
+            )
+        return token
+
+    def _secret_leaks(
+        self, recorder: StatusRecorder, namespace: str, tokens: dict[str, str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Where each channel's token shows: the object's status, the namespace's Events, and the
+        controller's output (its stdout and its log, when the suite launched it)."""
+        if not tokens:
+            return {}
+        places = {"status": json.dumps((recorder.latest or {}).get("status") or {})}
+        with contextlib.suppress(ApiException):
+            events = self.core.list_namespaced_event(namespace).items
+            places["Events"] = "\n".join(f"{e.reason} {e.message}" for e in events)
+        output = [line for _, line in self.console.lines()] if self.console is not None else []
+        log = self.context.workpath / "controller.log"
+        if log.exists():
+            output += log.read_text(errors="replace").splitlines()
+        places["the controller's output"] = "\n".join(output)
+        found = {
+            channel: tuple(place for place, text in places.items() if token in text)
+            for channel, token in tokens.items()
+        }
+        return {channel: where for channel, where in found.items() if where}
 
     def _diagnostics(self, recorder: StatusRecorder, hooks: dict[str, str], namespace: str) -> dict[str, str]:
         found = {"object": yaml.safe_dump(recorder.latest or {}, sort_keys=False)}
@@ -291,6 +348,7 @@ class Toucher:
         self._api, self._binding, self._namespace, self._every = api, binding, namespace, every
         self._stop = threading.Event()
         self.count = 0
+        self.first_at: float | None = None
         self.error: str | None = None
         self._thread = threading.Thread(target=self._run, name=f"touch-{namespace}", daemon=True)
 
@@ -301,6 +359,7 @@ class Toucher:
     def _run(self) -> None:
         while not self._stop.wait(self._every):
             patch = {"metadata": {"annotations": {"conformance.notifications/touched": str(self.count + 1)}}}
+            sent = time.time()
             try:
                 self._api.patch_namespaced_custom_object(
                     self._binding.group,
@@ -313,6 +372,8 @@ class Toucher:
             except ApiException as err:
                 self.error = f"HTTP {err.status} {err.reason}"
                 continue
+            if self.first_at is None:
+                self.first_at = sent
             self.count += 1
 
     def stop(self) -> None:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from conformance.binding.binding import ObservedAttempt
+from conformance.checks import measure as checks_measure
 from conformance.checks import verdict as checks
 from conformance.contract.tolerances import Tolerances
 from conformance.observers.observation import SINK, ExternalEvent, Observed, StatusWrite
-from conformance.scenarios import oracle
 from conformance.scenarios.model import Actions, ChannelSpec, RetryPolicy, Scenario, SinkStep
 
 T0 = 1_800_000_000.0
@@ -376,11 +376,64 @@ def test_a_failure_while_touching_fails_the_spurious_reconcile_requirement() -> 
         actions=Actions(touch_every=0.15),
     )
     observed = observe(shifted(good_readonly(), 2, -0.8))
-    observed.touches = 12
+    observed.touches, observed.touched_at = 12, T0 + 0.15
     verdict = checks.evaluate(touched, observed, TOL)
     assert requirements(verdict) == ["NR-BACKOFF-LOWER", "NR-SPURIOUS-RECONCILE"]
-    assert "touched the object 12 times" in verdict.violations[-1].message
+    blamed = verdict.violations[-1]
+    assert blamed.message.startswith(
+        "after the suite began touching the object (it did so 12 times) at 0.150s: [NR-BACKOFF-LOWER] "
+        "channel 'archive' attempt 2 came 0.202s after attempt 1"
+    )
+    assert (blamed.channel, blamed.attempt) == ("archive", 2)
     assert checks.evaluate(touched, observe(good_readonly()), TOL).passed
+
+
+TOUCHED = Scenario(
+    "t",
+    "",
+    READONLY.channels,
+    POLICY,
+    "PartiallySent",
+    ("core",),
+    "test",
+    requirements=("NR-SPURIOUS-RECONCILE", "NR-BACKOFF-LOWER"),
+    actions=Actions(touch_every=0.15),
+)
+
+
+def test_a_cap_bug_while_touching_keeps_its_own_requirement_alone() -> None:
+    observed = observe(shifted(good_readonly(), 4, 2.0))
+    observed.touches, observed.touched_at = 30, T0 + 0.15
+    assert requirements(checks.evaluate(TOUCHED, observed, TOL)) == ["NR-BACKOFF-CAP"]
+
+
+def test_an_early_attempt_before_the_first_touch_is_not_blamed_on_touching() -> None:
+    observed = observe(shifted(good_readonly(), 2, -0.8))
+    observed.touches, observed.touched_at = 1, T0 + 3.0
+    assert requirements(checks.evaluate(TOUCHED, observed, TOL)) == ["NR-BACKOFF-LOWER"]
+
+
+RESTARTED = Scenario(
+    "r",
+    "",
+    READONLY.channels,
+    POLICY,
+    "PartiallySent",
+    ("core",),
+    "test",
+    requirements=("NR-RESTART-SAFE",),
+    flags=("disruptive",),
+    actions=Actions(restart_after=("archive", 1)),
+)
+
+
+def test_a_restart_is_blamed_for_a_late_next_attempt_only() -> None:
+    next_late = observe(shifted(good_readonly(), 2, 1.0))
+    next_late.restarted_at = T0 + 0.5
+    assert requirements(checks.evaluate(RESTARTED, next_late, TOL)) == ["NR-BACKOFF-UPPER", "NR-RESTART-SAFE"]
+    later_late = observe(shifted(good_readonly(), 3, 1.0))
+    later_late.restarted_at = T0 + 0.5
+    assert requirements(checks.evaluate(RESTARTED, later_late, TOL)) == ["NR-BACKOFF-UPPER"]
 
 
 def test_independently_jittered_channels_are_not_one_round() -> None:
@@ -433,24 +486,84 @@ def whole_second(a: ObservedAttempt) -> ObservedAttempt:
     return ObservedAttempt(a.channel, a.number, seconds, a.outcome, raw)
 
 
-def test_a_declared_precision_widens_status_gaps_by_exactly_that_much() -> None:
-    window = oracle.window(POLICY, 1, TOL, precision=1.0)
-    assert (window.low, window.high) == pytest.approx((1.0 - 0.05 - 1.0, 1.0 + 0.5 + 1.0))
-    for extra, with_precision in ((-0.01, True), (0.01, False)):
-        late = shifted(good_readonly(), 2, 1.5 + 1.0 - 1.0 + extra)  # gap 1 + slack + precision + extra
-        assert requirements(checks.evaluate(READONLY, observe(late), TOL)) == ["NR-BACKOFF-UPPER"]
-        passed = checks.evaluate(READONLY, observe(late), TOL, precision=1.0).passed
-        assert passed is with_precision
+def recorded_coarsely(
+    real: list[ObservedAttempt], rounds: list[list[ObservedAttempt]] | None = None
+) -> Observed:
+    """What the suite sees of ``real`` attempts recorded in whole seconds: each round's write
+    arrives 10ms after the real attempts, and carries their truncated timestamps."""
+    observed = observe(real, rounds=rounds)
+    observed.attempts = [whole_second(a) for a in real]
+    return observed
 
 
-def test_truncated_timestamps_pass_when_the_precision_is_declared() -> None:
-    # T0 is a whole second: attempts 0.952s apart at +0.999 and +1.951 are recorded at +0 and +1.
-    precise = good_readonly()
-    precise[1] = attempt("archive", 1, 0.999, "failure")
-    precise[2] = attempt("archive", 2, 0.999 + 0.952, "failure")
-    coarse = [whole_second(a) for a in precise]
-    assert checks.evaluate(READONLY, observe(coarse), TOL, precision=1.0).passed
-    assert "NR-TIMESTAMP-PRECISION" in requirements(checks.evaluate(READONLY, observe(coarse), TOL))
+def test_a_status_interval_is_the_timestamp_to_its_precision_cut_by_the_watch() -> None:
+    assert checks_measure.status_interval(10.0, 1.0, None) == checks_measure.Interval(10.0, 11.0)
+    assert checks_measure.status_interval(10.0, 1.0, 10.3) == checks_measure.Interval(10.0, 10.3)
+    assert checks_measure.status_interval(10.0, 1e-6, 12.0) == checks_measure.Interval(10.0, 10.000001)
+    # dated after the write that reported it (NR-STATUS-TRUTHFUL): the write still bounds it
+    assert checks_measure.status_interval(10.0, 1.0, 9.5) == checks_measure.Interval(9.5, 9.5)
+
+
+def test_a_gap_lies_in_the_difference_of_its_attempts_intervals() -> None:
+    gap = checks_measure.gap_range(checks_measure.Interval(0.0, 0.51), checks_measure.Interval(1.0, 1.01))
+    assert (gap.low, gap.high) == pytest.approx((0.49, 1.01))
+
+
+def test_whole_second_retries_far_below_the_backoff_fail_although_each_timestamp_allows_it() -> None:
+    """1s backoff, whole-second timestamps, retries 0.17s, 0.33s and 0.6s after the previous
+    attempt: windows widened by the precision alone ([-0.05s, 2.5s]) pass them all; the watch's
+    arrival times bound the attempts and expose them."""
+    constant = RetryPolicy.from_dict({**POLICY.written, "maxBackoff": "1s"})
+    scenario = Scenario("coarse", "", READONLY.channels, constant, "PartiallySent", ("core",), "test")
+    real = [
+        attempt("console", 1, 0.5, "success"),
+        attempt("archive", 1, 0.5, "failure"),
+        attempt("archive", 2, 0.67, "failure"),
+        attempt("archive", 3, 1.0, "failure"),
+        attempt("archive", 4, 1.6, "failure"),
+    ]
+    verdict = checks.evaluate(
+        scenario, recorded_coarsely(real, [real[:2], *[[a] for a in real[2:]]]), TOL, 1.0
+    )
+    early = [v for v in verdict.violations if v.requirement == "NR-BACKOFF-LOWER"]
+    assert [v.attempt for v in early] == [2, 4], verdict.violations
+    assert "(between 0.000s and 0.680s, given the timestamps' precision" in early[0].message
+
+
+def test_whole_second_timestamps_of_a_controller_that_schedules_from_them_pass() -> None:
+    """A controller that waits its backoff from the truncated timestamp it recorded retries up to
+    a second before the backoff has passed since the real attempt, and conforms."""
+    real = [
+        attempt("console", 1, 0.9, "success"),
+        attempt("archive", 1, 0.9, "failure"),
+        attempt("archive", 2, 1.001, "failure"),  # recorded 0 + 1s backoff
+        attempt("archive", 3, 3.001, "failure"),  # recorded 1 + 2s
+        attempt("archive", 4, 5.001, "failure"),  # recorded 3 + 2s
+    ]
+    assert checks.evaluate(READONLY, recorded_coarsely(real), TOL, precision=1.0).passed
+    assert "NR-TIMESTAMP-PRECISION" in requirements(checks.evaluate(READONLY, recorded_coarsely(real), TOL))
+
+
+def test_a_late_gap_is_forgiven_only_as_far_as_the_intervals_allow() -> None:
+    """Archive 1 at +0.001s is recorded as +0s and reported 10ms later: it started in [0, 0.011].
+    Archive 2, recorded at whole second s, started at s or later: the gap is at least s - 0.011s,
+    late once that exceeds 1s + slack (1.5s), so from s = 2 on, and not before."""
+    for gap, coarse_late in ((1.9, False), (2.05, True)):
+        real = good_readonly()
+        real[2:] = [
+            attempt("archive", 2, 0.002 + gap, "failure"),
+            attempt("archive", 3, 0.002 + gap + 2.0, "failure"),
+            attempt("archive", 4, 0.002 + gap + 4.0, "failure"),
+        ]
+        coarse = checks.evaluate(READONLY, recorded_coarsely(real), TOL, precision=1.0)
+        assert ("NR-BACKOFF-UPPER" in requirements(coarse)) is coarse_late, coarse.violations
+        assert "NR-BACKOFF-UPPER" in requirements(checks.evaluate(READONLY, observe(real), TOL))
+
+
+def test_a_zero_fraction_now_and_then_is_no_coarse_precision() -> None:
+    attempts = good_readonly()
+    attempts[2] = ObservedAttempt("archive", 2, T0 + 1.0, "failure", stamp(1.0).split(".")[0] + "Z")
+    assert checks.evaluate(READONLY, observe(attempts), TOL).passed
 
 
 def test_whole_second_timestamps_may_repeat_but_not_go_back() -> None:
@@ -463,17 +576,16 @@ def test_whole_second_timestamps_may_repeat_but_not_go_back() -> None:
         attempt("archive", 3, 0.802, "failure"),
         attempt("archive", 4, 1.202, "failure"),
     ]
-    coarse = [whole_second(a) for a in same_second]
-    assert [a.time - T0 for a in coarse[1:]] == [0.0, 0.0, 0.0, 1.0]
-    assert checks.evaluate(scenario, observe(coarse, rounds=[[a] for a in coarse]), TOL, precision=1.0).passed
-    verdict = checks.evaluate(scenario, observe(coarse, rounds=[[a] for a in coarse]), TOL)
+    rounds = [same_second[:2], *[[a] for a in same_second[2:]]]
+    coarse = recorded_coarsely(same_second, rounds)
+    assert [a.time - T0 for a in coarse.attempts[1:]] == [0.0, 0.0, 0.0, 1.0]
+    assert checks.evaluate(scenario, coarse, TOL, precision=1.0).passed
+    verdict = checks.evaluate(scenario, coarse, TOL)
     assert "channel 'archive' attempt timestamps do not strictly increase" in [
         v.message for v in verdict.violations
     ]
-    backwards = [*coarse[:3], whole_second(attempt("archive", 4, -1.0, "failure"))]
-    verdict = checks.evaluate(
-        scenario, observe(backwards, rounds=[[a] for a in backwards]), TOL, precision=1.0
-    )
+    coarse.attempts[-1] = whole_second(attempt("archive", 4, -1.0, "failure"))
+    verdict = checks.evaluate(scenario, coarse, TOL, precision=1.0)
     assert "channel 'archive' attempt timestamps do not increase" in [v.message for v in verdict.violations]
 
 

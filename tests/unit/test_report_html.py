@@ -76,6 +76,8 @@ def test_attempts_after_deletion_are_drawn_as_violations() -> None:
             {
                 "requirement": "NR-QUIET-AFTER-DELETE",
                 "message": "channel 'hook' was attempted 0.991s after the notification was deleted",
+                "channel": "hook",
+                "moment": 1.005,
             }
         ],
         "timeline": [
