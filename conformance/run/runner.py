@@ -198,8 +198,8 @@ class ScenarioRunner:
             if scenario.actions.restart_after and recorder.wait_for_attempt(
                 scenario.actions.restart_after, until
             ):
+                observed.restarted_at = time.time()  # when the restart began: what follows may be its doing
                 self.control.restart_controller()
-                observed.restarted_at = time.time()
             observed.terminal_at = recorder.wait_terminal(until)
             if observed.terminal_at is None:
                 self.binding.check_never_terminal(recorder.latest)
