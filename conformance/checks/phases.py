@@ -3,12 +3,12 @@ attempted afterwards (or after deletion)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from conformance.binding.binding import SUITE_PHASES
 from conformance.checks.judgement import Judgement
 from conformance.checks.violations import Violation
-from conformance.observers.observation import CONSOLE, StatusWrite
+from conformance.observers.observation import CONSOLE, ExternalEvent, StatusWrite
 from conformance.scenarios import oracle
 
 
@@ -77,16 +77,10 @@ def quiet(j: Judgement) -> Iterator[Violation]:
     # and file times come from clocks the suite reads itself. Console lines are stamped
     # after a pipe read, which may lag the write; an extra console line is caught by
     # NR-NO-REDELIVERY's count instead.
-    for events in j.observed.external.values():
-        for event in events:
-            if event.source != CONSOLE and event.time > terminal_at:
-                yield Violation(
-                    "NR-QUIET-AFTER-TERMINAL",
-                    f"channel {event.channel!r} was attempted {event.time - terminal_at:.3f}s after the "
-                    f"terminal phase was written (seen via {event.source})",
-                    event.channel,
-                    moment=j.after_creation(event.time),
-                )
+    seen = (e for events in j.observed.external.values() for e in events if e.source != CONSOLE)
+    yield from _attempted_after(
+        j, seen, terminal_at, "NR-QUIET-AFTER-TERMINAL", "the terminal phase was written"
+    )
     terminal_write = next(w for w in j.observed.writes if w.received == terminal_at)
     for write in j.observed.writes:
         added = sorted(write.attempts - terminal_write.attempts)
@@ -108,16 +102,27 @@ def quiet_after_delete(j: Judgement) -> Iterator[Violation]:
             "NR-QUIET-AFTER-DELETE", "the object was never deleted: the attempt to wait for never came"
         )
         return
-    for events in j.observed.external.values():
-        for event in events:
-            if event.time > deleted + j.tolerances.epsilon:
-                yield Violation(
-                    "NR-QUIET-AFTER-DELETE",
-                    f"channel {event.channel!r} was attempted {event.time - deleted:.3f}s after the "
-                    f"notification was deleted (seen via {event.source})",
-                    event.channel,
-                    moment=j.after_creation(event.time),
-                )
+    seen = (
+        e
+        for events in j.observed.external.values()
+        for e in events
+        if e.time > deleted + j.tolerances.epsilon
+    )
+    yield from _attempted_after(j, seen, deleted, "NR-QUIET-AFTER-DELETE", "the notification was deleted")
+
+
+def _attempted_after(
+    j: Judgement, seen: Iterable[ExternalEvent], since: float, requirement: str, what: str
+) -> Iterator[Violation]:
+    for event in seen:
+        if event.time > since:
+            yield Violation(
+                requirement,
+                f"channel {event.channel!r} was attempted {event.time - since:.3f}s after {what} "
+                f"(seen via {event.source})",
+                event.channel,
+                moment=j.after_creation(event.time),
+            )
 
 
 def completion(j: Judgement) -> Iterator[Violation]:
