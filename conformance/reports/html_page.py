@@ -71,6 +71,8 @@ class Moment:
     label: str
 
 
+UNCERTAIN = 1e-3
+"""A gap known no better than this (coarse timestamps) says so in its mark's title."""
 MOMENTS = {"terminal": "terminal phase", "deleted": "deleted", "restarted": "controller restarted"}
 QUIET_AFTER = {"terminal": "NR-QUIET-AFTER-TERMINAL", "deleted": "NR-QUIET-AFTER-DELETE"}
 
@@ -109,6 +111,9 @@ def _violation_for(row: dict[str, Any], violations: list[dict[str, Any]]) -> str
 
 def _title(row: dict[str, Any]) -> str:
     gap = f", {row['gap']:.3f}s after attempt {row['attempt'] - 1}" if row["gap"] is not None else ""
+    known = row.get("gapRange")
+    if known and known[1] - known[0] > UNCERTAIN:
+        gap += f" (between {known[0]:.3f}s and {known[1]:.3f}s, as far as the timestamps tell)"
     allowed = f"; allowed gap [{row['window'][0]:.3f}s, {row['window'][1]:.3f}s]" if row["window"] else ""
     return (
         f"{row['channel']} attempt {row['attempt']} at {row['at']:.3f}s{gap}{allowed}: "
