@@ -7,7 +7,6 @@ run in parallel without seeing each other.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import secrets
 import shutil
@@ -32,12 +31,12 @@ from conformance.observers.observation import CONSOLE, FILE, SINK, ExternalEvent
 from conformance.observers.readonly import ReadOnlyDirectory
 from conformance.observers.sink.recording import SinkClient
 from conformance.observers.status import StatusRecorder
+from conformance.run.credentials import Credentials
 from conformance.run.result import ScenarioResult
 from conformance.scenarios import oracle
-from conformance.scenarios.model import SECRET_MISSING, SECRET_PRESENT, Scenario
+from conformance.scenarios.model import SECRET_PRESENT, Scenario
 
 NAME = "notification"
-SECRET_KEY = "token"
 
 
 def _slug(text: str) -> str:
@@ -64,7 +63,7 @@ class ScenarioRunner:
         readonly: dict[str, ReadOnlyDirectory] = {}
         files: dict[str, FileObserver] = {}
         hooks: dict[str, str] = {}
-        tokens: dict[str, str] = {}
+        credentials = Credentials(self.core, namespace)
         recorder: StatusRecorder | None = None
         toucher: Toucher | None = None
         passed = False
@@ -84,10 +83,8 @@ class ScenarioRunner:
                     values["directory"] = str(directory)
                 elif channel.type == "webhook":
                     path = hooks[channel.name] = f"{namespace}/{channel.name}"
-                    if channel.secret is not None:
-                        values["secretRef"] = {"name": f"{channel.name}-token", "key": SECRET_KEY}
-                        tokens[channel.name] = self._create_secret(namespace, channel.name, channel.secret)
-                    token = tokens[channel.name] if channel.secret == SECRET_PRESENT else None
+                    secret_ref, token = credentials.provide(channel)
+                    values.update(secret_ref)
                     self.sink.script(path, [step.as_sink_script() for step in channel.responses], token)
                     values["url"] = self.sink.hook_url(path)
                     values["timeout"] = f"{channel.timeout:g}s"
@@ -120,7 +117,7 @@ class ScenarioRunner:
                         "so this scenario tested nothing."
                     )
             self._gather_external(scenario, observed, (subject, scenario.description), hooks, files)
-            observed.secret_leaks = self._secret_leaks(recorder, namespace, tokens)
+            observed.secret_leaks = credentials.leaks(recorder.latest, self._output())
             for name, (path, born) in companions.items():
                 hooks[name] = path
                 requests = self.sink.records(path)
@@ -265,40 +262,13 @@ class ScenarioRunner:
                     ]
                     observed.success_observed.add(channel.name)
 
-    def _create_secret(self, namespace: str, channel: str, kind: str) -> str:
-        """The Secret a webhook's secretRef names, as the scenario wants it; returns its token."""
-        token = secrets.token_urlsafe(24)
-        if kind != SECRET_MISSING:
-            key = SECRET_KEY if kind == SECRET_PRESENT else "unrelated"
-            self.core.create_namespaced_secret(
-                namespace,
-                client.V1Secret(
-                    metadata=client.V1ObjectMeta(name=f"{channel}-token"), string_data={key: token}
-                ),
-            )
-        return token
-
-    def _secret_leaks(
-        self, recorder: StatusRecorder, namespace: str, tokens: dict[str, str]
-    ) -> dict[str, tuple[str, ...]]:
-        """Where each channel's token shows: the object's status, the namespace's Events, and the
-        controller's output (its stdout and its log, when the suite launched it)."""
-        if not tokens:
-            return {}
-        places = {"status": json.dumps((recorder.latest or {}).get("status") or {})}
-        with contextlib.suppress(ApiException):
-            events = self.core.list_namespaced_event(namespace).items
-            places["Events"] = "\n".join(f"{e.reason} {e.message}" for e in events)
+    def _output(self) -> list[str]:
+        """The controller's lines: its stdout and its log, when the suite launched it."""
         output = [line for _, line in self.console.lines()] if self.console is not None else []
         log = self.context.workpath / "controller.log"
         if log.exists():
             output += log.read_text(errors="replace").splitlines()
-        places["the controller's output"] = "\n".join(output)
-        found = {
-            channel: tuple(place for place, text in places.items() if token in text)
-            for channel, token in tokens.items()
-        }
-        return {channel: where for channel, where in found.items() if where}
+        return output
 
     def _diagnostics(self, recorder: StatusRecorder, hooks: dict[str, str], namespace: str) -> dict[str, str]:
         found = {"object": yaml.safe_dump(recorder.latest or {}, sort_keys=False)}
