@@ -12,6 +12,7 @@ from conformance.contract.tolerances import Tolerances
 from conformance.observers.observation import STATUS, Observed
 from conformance.scenarios import oracle
 from conformance.scenarios.model import Scenario
+from conformance.scenarios.plan import Plan
 
 OK, EARLY, LATE = "ok", "early", "late"
 
@@ -43,6 +44,8 @@ class Judgement:
     tolerances: Tolerances
     precision: float
     features: tuple[str, ...]
+    deadline: float
+    """Seconds after creation by which the terminal phase must have been reached."""
     attempts: tuple[ObservedAttempt, ...]
     """The attempts status records on the scenario's channels."""
     strangers: tuple[str, ...]
@@ -61,13 +64,8 @@ class Judgement:
         return at - self.observed.created
 
 
-def judge(
-    scenario: Scenario,
-    observed: Observed,
-    tolerances: Tolerances,
-    precision: float,
-    features: tuple[str, ...],
-) -> Judgement:
+def judge(plan: Plan, observed: Observed) -> Judgement:
+    scenario, tolerances, precision = plan.scenario, plan.tolerances, plan.precision
     known = {c.name for c in scenario.channels}
     attempts = tuple(a for a in observed.attempts if a.channel in known)
     strangers = tuple(sorted({a.channel for a in observed.attempts} - known))
@@ -78,11 +76,12 @@ def judge(
     gaps = {c.name: _gaps(scenario, c.name, times[c.name], tolerances) for c in scenario.channels}
     return Judgement(
         scenario,
-        oracle.expect(scenario),
+        plan.expectation,
         observed,
         tolerances,
         precision,
-        features,
+        plan.features,
+        plan.deadline,
         attempts,
         strangers,
         times,

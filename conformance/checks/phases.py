@@ -9,7 +9,6 @@ from conformance.binding.binding import SUITE_PHASES
 from conformance.checks.judgement import Judgement
 from conformance.checks.violations import Violation
 from conformance.observers.observation import CONSOLE, ExternalEvent, StatusWrite
-from conformance.scenarios import oracle
 
 
 def _made(j: Judgement) -> str:
@@ -26,7 +25,7 @@ def _owed(j: Judgement) -> str:
 def terminal(j: Judgement) -> Iterator[Violation]:
     final, expected = j.observed.final_phase, j.expectation.phase
     if final not in SUITE_PHASES:
-        deadline = oracle.deadline(j.scenario, j.tolerances)
+        deadline = j.deadline
         yield Violation(
             "NR-PHASE-TERMINAL",
             f"the notification did not reach a terminal phase within {deadline:.3f}s of its creation "

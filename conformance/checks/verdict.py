@@ -12,9 +12,8 @@ from conformance.checks.judgement import judge
 from conformance.checks.rules import RULES
 from conformance.checks.timeline import TimelineRow
 from conformance.checks.violations import Violation
-from conformance.contract.tolerances import Tolerances
 from conformance.observers.observation import Observed
-from conformance.scenarios.model import Scenario
+from conformance.scenarios.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -30,14 +29,8 @@ class Verdict:
         return sorted({v.requirement for v in self.violations})
 
 
-def evaluate(
-    scenario: Scenario,
-    observed: Observed,
-    tolerances: Tolerances,
-    precision: float = 1e-6,
-    features: tuple[str, ...] = ("core",),
-) -> Verdict:
-    judgement = judge(scenario, observed, tolerances, precision, features)
+def evaluate(plan: Plan, observed: Observed) -> Verdict:
+    judgement = judge(plan, observed)
     found = [violation for rule in RULES if rule.applies(judgement) for violation in rule.run(judgement)]
     found += blame(judgement, found)
     return Verdict(found, timeline.build(judgement))

@@ -12,7 +12,13 @@ import json
 import threading
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from conformance.observers.observation import CONSOLE, ExternalEvent
+from conformance.observers.observer import Coverage, Seen
+from conformance.scenarios.model import ChannelSpec
+
+TYPE = "console"
 
 
 class ConsoleLog:
@@ -69,3 +75,45 @@ def is_delivery(line: str, subject: str, body: str) -> bool:
 
 def _escaped(text: str) -> str:
     return json.dumps(text)[1:-1]
+
+
+class ConsoleObserver:
+    """The ``Observer`` of a scenario's console channels: the console delivery lines of the
+    scenario's notification, those that hold its subject and body. Without the controller's
+    stdout (an external controller) it sees nothing."""
+
+    def __init__(self, log: ConsoleLog | None, subject: str, body: str) -> None:
+        self._log = log
+        self._notification = (subject, body)
+        self._channels: list[str] = []
+        self._seen: Seen | None = None
+
+    def provision(self, channel: ChannelSpec) -> dict[str, Any]:
+        if channel.type == TYPE and self._log is not None:
+            self._channels.append(channel.name)
+        return {}
+
+    def start(self) -> None:
+        """The process that launched the controller logs its stdout all along."""
+
+    def stop(self) -> Seen:
+        if self._seen is None:
+            log = self._log if self._channels else None
+            lines = log.deliveries(*self._notification) if log is not None else []
+            self._seen = Seen(
+                events=tuple(
+                    ExternalEvent(name, t, CONSOLE, True, "console line")
+                    for name in self._channels
+                    for t, _ in lines
+                )
+            )
+        return self._seen
+
+    def covers(self) -> dict[str, Coverage]:
+        return dict.fromkeys(self._channels, Coverage.SUCCESSES)
+
+    def diagnostics(self) -> dict[str, str]:
+        return {}
+
+    def release(self, keep: bool) -> None:
+        """The log belongs to the run; nothing of the scenario's to undo."""

@@ -22,11 +22,14 @@ class Credentials:
         self._namespace = namespace
         self.tokens: dict[str, str] = {}
         """Channel -> the token made for it (also when its Secret lacks it or does not exist)."""
+        self.expected: dict[str, str] = {}
+        """Channel -> the token its requests must carry: those whose Secret holds it."""
 
-    def provide(self, channel: ChannelSpec) -> tuple[dict[str, Any], str | None]:
-        """The template values for a webhook (its secretRef), and the token the sink must see."""
+    def provide(self, channel: ChannelSpec) -> dict[str, Any]:
+        """Make the Secret a webhook's secretRef names (as the scenario wants it); the template
+        values for the channel."""
         if channel.secret is None:
-            return {}, None
+            return {}
         name = f"{channel.name}-token"
         token = self.tokens[channel.name] = secrets.token_urlsafe(24)
         if channel.secret != SECRET_MISSING:
@@ -35,7 +38,9 @@ class Credentials:
                 self._namespace,
                 client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={key: token}),
             )
-        return {"secretRef": {"name": name, "key": KEY}}, token if channel.secret == SECRET_PRESENT else None
+        if channel.secret == SECRET_PRESENT:
+            self.expected[channel.name] = token
+        return {"secretRef": {"name": name, "key": KEY}}
 
     def leaks(self, obj: dict[str, Any] | None, output: list[str]) -> dict[str, tuple[str, ...]]:
         """Channel -> where its token shows: the object's status, the namespace's Events, the
