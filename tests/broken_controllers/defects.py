@@ -397,8 +397,8 @@ class WholeSecondEarlyRetries(WholeSecondTimestamps):
 class WideJitter(Reconciler):
     """Draws each retry's jitter from a range 1.5 times as wide as the declared one."""
 
-    def read(self, key: str) -> Object | None:
-        obj = super().read(key)
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        obj = super().read(key, fresh=fresh)
         if obj is None:
             return None
         return _with_policy(obj, jitterPercent=obj["spec"]["retryPolicy"].get("jitterPercent", 0) * 1.5)
@@ -414,7 +414,7 @@ class LeaksToken(Reconciler):
             return result
         token = self.channels.credentials(obj["metadata"]["namespace"], ref)
         error = DeliveryError(f"{result.error} (sent with Bearer {token})", result.error.retryable)
-        return Attempt(result.channel, result.number, result.started, result.duration, error)
+        return Attempt(result.channel, result.number, result.at, result.duration, error)
 
 
 class SendsNoToken(Reconciler):
