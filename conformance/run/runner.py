@@ -26,9 +26,9 @@ from conformance.environment.context import RunContext
 from conformance.environment.control import ControlClient
 from conformance.environment.launch import ControllerUser
 from conformance.observers.console import ConsoleLog
-from conformance.observers.files import FileObserver
-from conformance.observers.observation import CONSOLE, FILE, SINK, ExternalEvent, Observed
-from conformance.observers.readonly import ReadOnlyDirectory
+from conformance.observers.file_channels import FileChannels
+from conformance.observers.observation import CONSOLE, SINK, ExternalEvent, Observed
+from conformance.observers.observer import Coverage
 from conformance.observers.sink.recording import SinkClient
 from conformance.observers.status import StatusRecorder
 from conformance.run.result import ScenarioResult
@@ -59,8 +59,7 @@ class ScenarioRunner:
         namespace = f"nc-{_slug(scenario.name)}-{secrets.token_hex(3)}"
         workdir = self.context.workpath / namespace
         workdir.mkdir(parents=True)
-        readonly: dict[str, ReadOnlyDirectory] = {}
-        files: dict[str, FileObserver] = {}
+        files = FileChannels(workdir, scenario.retry_policy, self.user)
         hooks: dict[str, str] = {}
         recorder: StatusRecorder | None = None
         toucher: Toucher | None = None
@@ -70,21 +69,14 @@ class ScenarioRunner:
             channels = []
             for channel in scenario.channels:
                 values: dict[str, Any] = {"name": channel.name, "type": channel.type}
-                if channel.type == "file":
-                    directory = workdir / channel.name
-                    directory.mkdir()
-                    if self.user is not None:
-                        self.user.give(directory)
-                    if not channel.writable:
-                        readonly[channel.name] = ReadOnlyDirectory(directory, self.user)
-                    files[channel.name] = FileObserver(directory).start()
-                    values["directory"] = str(directory)
-                elif channel.type == "webhook":
+                values.update(files.provision(channel))
+                if channel.type == "webhook":
                     path = hooks[channel.name] = f"{namespace}/{channel.name}"
                     self.sink.script(path, [step.as_sink_script() for step in channel.responses])
                     values["url"] = self.sink.hook_url(path)
                     values["timeout"] = f"{channel.timeout:g}s"
                 channels.append(values)
+            files.start()
             manifest = self.binding.render(
                 name=NAME,
                 namespace=namespace,
@@ -124,20 +116,17 @@ class ScenarioRunner:
                 namespace,
                 verdict,
                 observed,
-                {name: ro.mechanism for name, ro in readonly.items()},
+                files.stop().mechanisms,
             )
             if not verdict.passed:
-                result.diagnostics = self._diagnostics(recorder, hooks, namespace)
+                result.diagnostics = self._diagnostics(recorder, hooks, namespace) | files.diagnostics()
             passed = verdict.passed
             result.duration = time.monotonic() - started
             return result
         finally:
             if recorder is not None:
                 recorder.stop()
-            for observer in files.values():
-                observer.stop()
-            for read_only in readonly.values():
-                read_only.release()
+            files.release(keep=not passed and self.context.keep_on_failure)
             if passed or not self.context.keep_on_failure:
                 self._clean_up(namespace, hooks)
                 shutil.rmtree(workdir, ignore_errors=True)
@@ -215,7 +204,7 @@ class ScenarioRunner:
         observed: Observed,
         namespace: str,
         hooks: dict[str, str],
-        files: dict[str, FileObserver],
+        files: FileChannels,
     ) -> None:
         for name, path in hooks.items():
             channel = scenario.channel(name)
@@ -229,11 +218,16 @@ class ScenarioRunner:
                 events.append(ExternalEvent(name, record["time"], SINK, succeeded, detail, key))
             observed.external[name] = events
             observed.fully_observed.add(name)
-        for name, observer in files.items():
-            observed.external[name] = [
-                ExternalEvent(name, t, FILE, True, "file written") for t in observer.stop()
-            ]
-            observed.success_observed.add(name)
+        seen = files.stop().events
+        for name, coverage in files.covers().items():
+            observed.external[name] = [event for event in seen if event.channel == name]
+            recorded = sum(attempt.channel == name for attempt in observed.attempts)
+            # A filesystem sees only what the controller tries to write: one that records an
+            # attempt after a mere probe (access, stat) is judged from status, as before.
+            if coverage is Coverage.EVERY_ATTEMPT and len(observed.external[name]) >= recorded:
+                observed.fully_observed.add(name)
+            else:
+                observed.success_observed.add(name)
         if self.console is not None:
             lines = self.console.lines_with(f"[{namespace}]")
             for channel in scenario.channels:
