@@ -404,7 +404,7 @@ class _Evaluation:
     def idempotency(self) -> None:
         keys: dict[str, str] = {}
         for channel in self.scenario.channels:
-            if channel.name not in self.observed.fully_observed:
+            if channel.type != "webhook" or channel.name not in self.observed.fully_observed:
                 continue
             seen = [e.key for e in self.observed.external.get(channel.name, [])]
             if not seen:

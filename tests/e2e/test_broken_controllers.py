@@ -39,6 +39,7 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
     "postdates-attempts": ("mixed-recovers", {"NR-STATUS-TRUTHFUL"}),
     "numbers-across-channels": ("readonly-file", {"NR-ATTEMPT-ORDER"}),
     "retries-after-terminal": ("mixed-one-always-fails", {"NR-QUIET-AFTER-TERMINAL"}),
+    "early-file-retries": ("readonly-file", {"NR-BACKOFF-LOWER"}),
 }
 
 
