@@ -49,7 +49,7 @@ class FileChannels:
         if channel.writable:
             self.writable[channel.name] = FileObserver(directory)
         else:
-            self.failing[channel.name] = ReadOnlyDirectory(directory, self.user)
+            self.failing[channel.name] = ReadOnlyDirectory(directory, self.user, channel.error)
         return {"directory": str(directory)}
 
     def start(self) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.observers.refusals import Refusal, attempts, grouping_horizon, read_log
+from conformance.observers.refusals import ERRNOS, Refusal, attempts, grouping_horizon, read_log
+from conformance.scenarios.model import FILE_ERRORS
 
 
 def refused(at: float, op: str = "create", name: str = "x") -> Refusal:
@@ -65,3 +66,7 @@ def test_the_log_is_read_back_skipping_a_line_cut_short(tmp_path: Path) -> None:
     log.write_text(json.dumps(record) + "\n" + '{"time": 2.0, "op": "cre')
     assert read_log(log) == [Refusal(1.5, "create", "a", 3, "EACCES")]
     assert read_log(tmp_path / "missing.jsonl") == []
+
+
+def test_the_filesystem_answers_every_errno_a_scenario_may_ask_for() -> None:
+    assert tuple(ERRNOS) == FILE_ERRORS
