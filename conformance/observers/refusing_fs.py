@@ -15,6 +15,7 @@ is no ``default_permissions``: the kernel hands every request to the filesystem,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import os
@@ -29,6 +30,9 @@ import trio
 
 from conformance.observers.refusals import ERRNOS, MOUNTED
 
+PRIORITY = -10
+"""The filesystem's nice value where it may raise it: it sleeps until a request comes, and then
+must run at once, or its stamp waits for the CPU (there is no kernel stamp on a FUSE request)."""
 WATCH_PARENT_SECONDS = 0.5
 """How often the filesystem checks that the suite that started it is still there."""
 
@@ -221,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log", required=True, help="a JSON line per refused request is appended here")
     parser.add_argument("--parent", type=int, default=os.getppid(), help="stop when this process is gone")
     args = parser.parse_args(argv)
+    with contextlib.suppress(PermissionError):
+        os.setpriority(os.PRIO_PROCESS, 0, PRIORITY)
     try:
         owner = os.stat(args.mountpoint)
     except OSError as err:
