@@ -55,22 +55,23 @@ def test_every_write_is_refused_with_the_scenarios_errno_and_stamped(directory: 
     assert [r.time for r in seen] == sorted(r.time for r in seen)
 
 
-def test_retries_are_one_attempt_each_at_the_moment_they_reach_the_filesystem(directory: Path) -> None:
+def test_retries_are_one_attempt_each_stamped_while_the_write_waited(directory: Path) -> None:
     mount = RefusingMount(directory)
     assert mount.mount(), mount.problem
-    made = []
+    spans = []
     try:
         for number in range(5):
-            made.append(time.time())
+            before = time.time()
             with pytest.raises(OSError):
                 (directory / f"final.json.{os.getpid()}.{number}.tmp").write_text("{}")
+            spans.append((before, time.time()))
             time.sleep(0.2)  # the backoff between two attempts, not a synchronisation
         seen = attempts(mount.refusals())
     finally:
         mount.release()
-    assert len(seen) == len(made)
-    for started, group in zip(made, seen, strict=True):
-        assert 0 <= group[0].time - started < 0.05
+    assert len(seen) == len(spans)
+    for (before, after), group in zip(spans, seen, strict=True):
+        assert before <= group[0].time <= after
 
 
 def test_unmounting_waits_out_a_directory_held_open(directory: Path) -> None:
