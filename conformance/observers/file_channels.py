@@ -1,4 +1,4 @@
-"""The observer of file channels: a directory for each, and what happened in it.
+"""The ``Observer`` of file channels: a directory for each, and what happened in it.
 
 A writable channel's directory is watched for deliveries landing under their final names
 (``files.FileObserver``). A failing channel's directory gets the refusing filesystem when FUSE
@@ -17,7 +17,7 @@ from conformance.observers.files import FileObserver
 from conformance.observers.observation import FILE, FUSE, ExternalEvent
 from conformance.observers.observer import Coverage, Seen
 from conformance.observers.readonly import ControllerUser, ReadOnlyDirectory
-from conformance.observers.refusals import attempts, grouping_horizon
+from conformance.observers.refusals import SAME_ATTEMPT_SECONDS, attempts, grouping_horizon
 from conformance.scenarios import oracle
 from conformance.scenarios.model import ChannelSpec, RetryPolicy
 
@@ -31,10 +31,12 @@ def shortest_backoff(policy: RetryPolicy) -> float:
 class FileChannels:
     """Provisions the scenario's file channels below ``workdir`` and observes them."""
 
-    def __init__(self, workdir: Path, policy: RetryPolicy, user: ControllerUser | None = None) -> None:
+    def __init__(self, workdir: Path, user: ControllerUser | None, policy: RetryPolicy | None = None) -> None:
+        """``policy``: the scenario's retry policy, which bounds how close two attempts come;
+        without it, requests group by the default horizon (``refusals.SAME_ATTEMPT_SECONDS``)."""
         self.workdir = workdir
         self.user = user
-        self.within = grouping_horizon(shortest_backoff(policy))
+        self.within = grouping_horizon(shortest_backoff(policy)) if policy else SAME_ATTEMPT_SECONDS
         self.writable: dict[str, FileObserver] = {}
         self.failing: dict[str, ReadOnlyDirectory] = {}
         self._seen: Seen | None = None
@@ -74,7 +76,7 @@ class FileChannels:
     def covers(self) -> dict[str, Coverage]:
         coverage = dict.fromkeys(self.writable, Coverage.SUCCESSES)
         for name, directory in self.failing.items():
-            coverage[name] = Coverage.EVERY_ATTEMPT if directory.sees_attempts else Coverage.SUCCESSES
+            coverage[name] = Coverage.WRITE_ATTEMPTS if directory.sees_attempts else Coverage.SUCCESSES
         return coverage
 
     def diagnostics(self) -> dict[str, str]:
