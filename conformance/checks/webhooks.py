@@ -13,7 +13,7 @@ from conformance.scenarios.model import SECRET_PRESENT
 def idempotency(j: Judgement) -> Iterator[Violation]:
     keys: dict[str, str] = {}
     for channel in j.scenario.channels:
-        if channel.name not in j.observed.fully_observed:
+        if channel.type != "webhook" or channel.name not in j.observed.fully_observed:
             continue
         seen = [e.key for e in j.observed.external.get(channel.name, [])]
         if not seen:

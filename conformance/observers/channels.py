@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.observers.console import ConsoleLog, ConsoleObserver
-from conformance.observers.file_channels import ControllerUser, FileChannels
+from conformance.observers.file_channels import FileChannels
 from conformance.observers.observer import Observer
+from conformance.observers.readonly import ControllerUser
 from conformance.observers.sink.observer import SinkObserver
 from conformance.observers.sink.recording import SinkClient
+from conformance.scenarios.model import RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -31,11 +33,13 @@ class Scope:
     """The notification's subject and body, which its console delivery lines hold."""
     tokens: Mapping[str, str] = field(default_factory=dict)
     """Webhook channel -> the bearer token its requests must carry (its Secret's value)."""
+    policy: RetryPolicy | None = None
+    """The scenario's retry policy: how close together its attempts may come."""
 
 
 def channel_observers(scope: Scope) -> list[Observer]:
     return [
         SinkObserver(scope.sink, scope.namespace, scope.tokens),
-        FileChannels(scope.workdir, scope.user),
+        FileChannels(scope.workdir, scope.user, scope.policy),
         ConsoleObserver(scope.console, scope.subject, scope.body),
     ]

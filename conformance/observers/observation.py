@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from conformance.binding.binding import ObservedAttempt
 
 SINK, CONSOLE, FILE, STATUS = "sink", "console", "file", "status"
+FUSE = "fuse"
+"""A failing file channel's attempt, refused and stamped by the suite's filesystem."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class StatusWrite:
 
 @dataclass(frozen=True)
 class ExternalEvent:
-    """A delivery seen outside the controller (a sink request, a console line, a file)."""
+    """A delivery seen outside the controller (a sink request, a console line, a file, a refused write)."""
 
     channel: str
     time: float

@@ -28,6 +28,11 @@ class Coverage(enum.Enum):
 
     EVERY_ATTEMPT = "every attempt"
     """Failed attempts too: every request to a webhook reaches the sink."""
+    WRITE_ATTEMPTS = "every attempt that tries to write"
+    """A failing file channel behind the refusing filesystem: every attempt that reaches the
+    directory. One that a controller records after a mere probe (access, stat) never does, so
+    the channel counts as fully observed only when the filesystem saw no fewer attempts than
+    status records; otherwise it is judged from status."""
     SUCCESSES = "successful deliveries"
     """Only what a delivery leaves behind: a file written, a console line printed."""
 

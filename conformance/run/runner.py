@@ -82,6 +82,7 @@ class ScenarioRunner:
                 subject,
                 scenario.description,
                 credentials.expected,
+                scenario.retry_policy,
             )
         )
         companions = Companions(self.sink, namespace)
@@ -224,10 +225,11 @@ class ScenarioRunner:
             seen = observer.stop()
             for name, coverage in observer.covers().items():
                 observed.external[name] = [e for e in seen.events if e.channel == name]
-                if coverage is Coverage.EVERY_ATTEMPT:
-                    observed.fully_observed.add(name)
-                else:
-                    observed.success_observed.add(name)
+                recorded = sum(attempt.channel == name for attempt in observed.attempts)
+                every = coverage is Coverage.EVERY_ATTEMPT or (
+                    coverage is Coverage.WRITE_ATTEMPTS and len(observed.external[name]) >= recorded
+                )
+                (observed.fully_observed if every else observed.success_observed).add(name)
             mechanisms.update(seen.mechanisms)
         return mechanisms
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from concurrent.futures import TimeoutError
@@ -447,3 +448,45 @@ DEFECTS.update(
         "posts-twice": PostsTwice,
     }
 )
+EARLY_SECONDS = 0.4
+
+
+class EarlyFileRetries(Reconciler):
+    """Retries a failing file channel 400 ms before its backoff ends and records each retry in
+    status at the time it was due: status alone shows a perfect schedule, only a witness of the
+    writes themselves sees the early retries."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.local = threading.local()
+
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        obj = super().read(key, fresh=fresh)
+        channels = obj["spec"]["channels"] if obj else []
+        self.local.files = {c["name"] for c in channels if c["type"] == "file"}
+        return obj
+
+    def _early(self, states: list[plan.ChannelState]) -> list[plan.ChannelState]:
+        return [
+            dataclasses.replace(s, next_due=s.next_due - EARLY_SECONDS)
+            if s.name in self.local.files and s.attempts and s.next_due is not None
+            else s
+            for s in states
+        ]
+
+    def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
+        return super().due_channels(self._early(states), now)
+
+    def requeue_after(self, states: list[plan.ChannelState], now: float) -> float | None:
+        return super().requeue_after(self._early(states), now)
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        if channel["type"] != "file" or number == 1:
+            return result
+        states = plan.channel_states(obj["spec"], obj.get("status") or {})
+        due = next(s.next_due for s in states if s.name == channel["name"])
+        return result if due is None else Attempt(result.channel, number, due, result.duration, result.error)
+
+
+DEFECTS["early-file-retries"] = EarlyFileRetries

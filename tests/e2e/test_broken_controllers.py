@@ -48,6 +48,7 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
     "leaks-token": ("webhook-bearer-token", {"NR-SECRET-HIDDEN"}),
     "sends-no-token": ("webhook-bearer-token", {"NR-CREDENTIALS"}),
     "posts-twice": ("webhook-delivers", {"NR-NO-REDELIVERY"}),
+    "early-file-retries": ("readonly-file", {"NR-BACKOFF-LOWER"}),
 }
 REFERENCE_BINDING = REPO / "fixtures" / "bindings" / "reference"
 

@@ -10,7 +10,7 @@ from conformance.binding.binding import ObservedAttempt
 from conformance.checks import measure as checks_measure
 from conformance.checks import verdict as checks
 from conformance.contract.tolerances import Tolerances
-from conformance.observers.observation import SINK, ExternalEvent, Observed, StatusWrite
+from conformance.observers.observation import FUSE, SINK, ExternalEvent, Observed, StatusWrite
 from conformance.scenarios.model import Actions, ChannelSpec, RetryPolicy, Scenario, SinkStep
 from conformance.scenarios.plan import plan_for
 
@@ -613,3 +613,24 @@ def test_gaps_seen_at_the_sink_are_not_widened_by_the_status_precision() -> None
     early = flaky_observed([0.002, 0.5, 2.5])
     verdict = evaluate(FLAKY, early, TOL, precision=1.0)
     assert "NR-BACKOFF-LOWER" in requirements(verdict)
+
+
+def refused_writes(offsets: list[float]) -> list[ExternalEvent]:
+    return [ExternalEvent("archive", T0 + o, FUSE, False, "EROFS on create .t") for o in offsets]
+
+
+def test_a_failing_file_channel_seen_by_the_filesystem_is_judged_on_the_suites_clock() -> None:
+    """Status on schedule, but the filesystem saw attempt 3 come 400 ms early: the suite believes
+    what it saw itself, and asks no idempotency key of a file channel."""
+    observed = observe(good_readonly())
+    observed.external["archive"] = refused_writes([0.004, 1.006, 2.608, 4.612])
+    observed.fully_observed.add("archive")
+    verdict = checks.evaluate(plan_for(READONLY, TOL, features=("core", "idempotency-key")), observed)
+    assert requirements(verdict) == ["NR-BACKOFF-LOWER", "NR-STATUS-TRUTHFUL"]
+    [early] = [v.message for v in verdict.violations if v.requirement == "NR-BACKOFF-LOWER"]
+    assert "attempt 3 came 1.602s after attempt 2" in early and "seen via fuse" in early
+
+    on_time = observe(good_readonly())
+    on_time.external["archive"] = refused_writes([0.004, 1.006, 3.008, 5.012])
+    on_time.fully_observed.add("archive")
+    assert checks.evaluate(plan_for(READONLY, TOL, features=("core", "idempotency-key")), on_time).passed
