@@ -64,7 +64,7 @@ def test_misconfiguration_is_one_sentence(tmp_path: Path, args: list[str], sente
         ),
         (
             [IMPLEMENTATION, "--nc-implementation-version=v1", "--nc-scenarios=fixtures/scenarios/seed.yaml"],
-            "ERROR: Certification mode refuses this run: 35 core scenarios were not run:",
+            "ERROR: Certification mode refuses this run: 36 core scenarios were not run:",
         ),
         (
             [IMPLEMENTATION],
