@@ -91,6 +91,7 @@ class KindCluster:
         self.config_path = workdir / "kind-config.yaml"
         self.overlay_path = workdir / "overlay"
         self._created = False
+        self._unshare: list[Command] = []
 
     def kind_config(self) -> str:
         template = jinja2.Template(CONFIG_TEMPLATE.read_text(), undefined=jinja2.StrictUndefined)
@@ -209,9 +210,31 @@ class KindCluster:
                 f"The kind cluster needs a Docker engine, and none answers the docker client at {where}."
             ) from err
 
+    def share_commands(self, propagation: str) -> tuple[list[Command], list[Command]]:
+        """What makes the run's folder a shared mount, and what undoes it, when it is not one.
+
+        HostToContainer propagation needs the folder's mount to be shared (or a slave), as
+        systemd makes every mount; where / is private (a machine without systemd), the folder
+        is bind-mounted onto itself as a shared mount for the run."""
+        if propagation.split(",")[0] in ("shared", "slave"):
+            return [], []
+        shared = str(self.shared)
+        return (
+            [Command(("mount", "--bind", shared, shared)), Command(("mount", "--make-shared", shared))],
+            [Command(("umount", shared))],
+        )
+
+    def _propagation(self) -> str:
+        return self.run(
+            Command(("findmnt", "--noheadings", "--output", "PROPAGATION", "--target", str(self.shared)))
+        ).strip()
+
     def start(self) -> Cluster:
         self.check_tools()
         self.write_files()
+        share, self._unshare = self.share_commands(self._propagation())
+        for command in share:
+            self.run(command)
         *setup, network = self.start_commands()
         self._created = True
         for command in setup:
@@ -228,8 +251,12 @@ class KindCluster:
         )
 
     def stop(self) -> None:
-        if not self._created:
-            return
-        for command in self.stop_commands():
-            self.run(command)
-        self._created = False
+        try:
+            if self._created:
+                for command in self.stop_commands():
+                    self.run(command)
+                self._created = False
+        finally:
+            unshare, self._unshare = self._unshare, []
+            for command in unshare:
+                self.run(command)

@@ -95,6 +95,12 @@ def remove_chains(table: str, chains: set[str]) -> None:
         subprocess.run(["iptables", "-t", table, "-X", chain], capture_output=True, check=False)
 
 
+def _mounts_below(folder: Path) -> list[str]:
+    """Mount points inside ``folder``, deepest first."""
+    points = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    return sorted((p for p in points if p.startswith(f"{folder}/")), key=len, reverse=True)
+
+
 class OwnEngine:
     """A dockerd of the run's own; ``stop()`` leaves the machine as ``start()`` found it."""
 
@@ -176,6 +182,8 @@ class OwnEngine:
                 ["iptables", "-P", "FORWARD", self._forward_policy], capture_output=True, check=False
             )
         Path("/proc/sys/net/ipv4/ip_forward").write_text(self._forwarding + "\n")
+        for mount in _mounts_below(self.folder):  # dockerd leaves its netns/default bind mount
+            subprocess.run(["umount", "--lazy", mount], capture_output=True, check=False)
         subprocess.run(["rm", "-rf", "--one-file-system", str(self.folder)], check=False)
         if self._lock is not None:
             os.close(self._lock)

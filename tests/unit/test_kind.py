@@ -25,9 +25,10 @@ WORKFLOW = REPO / ".github" / "workflows" / "conformance-kind.yaml"
 class Recorder:
     """Stands in for running commands: records each and answers as kind and docker would."""
 
-    def __init__(self, fail_on: str | None = None) -> None:
+    def __init__(self, fail_on: str | None = None, propagation: str = "shared") -> None:
         self.commands: list[str] = []
         self.fail_on = fail_on
+        self.propagation = propagation
 
     def __call__(self, command: Command) -> str:
         self.commands.append(str(command))
@@ -40,6 +41,8 @@ class Recorder:
             )
         if command.argv[:3] == ("docker", "network", "inspect"):
             return "fc00:f853:ccd:e793::1 172.18.0.1 \n"
+        if command.argv[0] == "findmnt":
+            return self.propagation + "\n"
         return ""
 
 
@@ -144,12 +147,38 @@ def test_start_runs_the_commands_in_order_and_finds_the_gateway(
     kind = cluster(tmp_path, recorder)
     started = kind.start()
     assert recorder.commands[0] == "docker info --format {{.ServerVersion}}"
-    assert recorder.commands[1:] == [str(c) for c in kind.start_commands()]
+    shared = (tmp_path / "run").resolve()
+    assert recorder.commands[1] == f"findmnt --noheadings --output PROPAGATION --target {shared}"
+    assert recorder.commands[2:] == [str(c) for c in kind.start_commands()]
     assert started.host_address == "172.18.0.1"
     assert started.context == "kind-notification-conformance"
     assert started.server == "https://127.0.0.1:40123"
     kind.stop()
     assert recorder.commands[-1] == "kind delete cluster --name notification-conformance"
+
+
+def test_a_private_run_folder_is_made_a_shared_mount_for_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where / is private (no systemd), HostToContainer needs the folder to be a shared mount:
+    it is bind-mounted onto itself for the run, and unmounted after the cluster is deleted,
+    also when the start failed."""
+    tools(tmp_path, monkeypatch, "kind", "kubectl", "docker")
+    shared = (tmp_path / "run").resolve()
+    recorder = Recorder(fail_on="kind load", propagation="private")
+    kind = cluster(tmp_path, recorder)
+    with pytest.raises(ClusterError):
+        kind.start()
+    kind.stop()
+    assert recorder.commands[2:4] == [f"mount --bind {shared} {shared}", f"mount --make-shared {shared}"]
+    assert recorder.commands[-2:] == [
+        "kind delete cluster --name notification-conformance",
+        f"umount {shared}",
+    ]
+    kind.stop()
+    assert recorder.commands[-1] == f"umount {shared}", "undone once"
+    assert recorder.commands.count(f"umount {shared}") == 1
+    assert kind.share_commands("shared,slave") == ([], [])
 
 
 def test_a_failed_start_still_deletes_the_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,13 +7,26 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from clusters.kind.images import controller, kube, node
+from clusters.kind.images import base, controller, kube, node
 from clusters.local.assets import AssetsError
 
 
 def _log(message: str) -> None:
     print(f"[images] {message}", file=sys.stderr, flush=True)
+
+
+def prepare(what: list[str]) -> None:
+    """The slow, cached parts first, side by side: the root file systems (debootstrap waits on
+    the network and disks) while the Go builds keep the processors busy."""
+    roots = [base.BASE, *([base.NODE_BASE] if "node" in what else [])]
+    with ThreadPoolExecutor(len(roots), thread_name_prefix="debootstrap") as pool:
+        bootstraps = [pool.submit(base.bootstrap, root, _log) for root in roots]
+        if "node" in what:
+            node.binaries(_log)
+        for bootstrap in bootstraps:
+            bootstrap.result()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,14 +36,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.what == ["path"]:
         print(kube.cache_dir())
         return 0
-    for what in (w for w in args.what if w != "path"):
-        started = time.monotonic()
-        try:
+    try:
+        prepare(args.what)
+        for what in (w for w in args.what if w != "path"):
+            started = time.monotonic()
             tag = controller.build(_log) if what == "controller" else node.ensure_node_image(_log)
-        except AssetsError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-        _log(f"{tag} ready after {time.monotonic() - started:.0f}s")
+            _log(f"{tag} ready after {time.monotonic() - started:.0f}s")
+    except AssetsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     return 0
 
 

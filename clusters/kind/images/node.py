@@ -109,21 +109,25 @@ def build_components(made: list[Component], base_tag: str, archive: Path, log: C
         engine_cli.docker("rmi", *(c.image for c in made))
 
 
-def ensure_node_image(log: Callable[[str], None]) -> str:
-    """The kind node image's tag, built when its inputs changed (cold: minutes; warm: none)."""
+def binaries(log: Callable[[str], None]) -> dict[str, Path]:
+    """Every binary the node image and its images hold, built once from Go modules."""
     node_dir = kube.ensure(log)
     control_plane = assets.ensure(log)
-    binaries = {name: node_dir / name for name in kube.PACKAGES}
-    binaries["kube-apiserver"] = control_plane.kube_apiserver
-    binaries["etcd"] = control_plane.etcd
+    found = {name: node_dir / name for name in kube.PACKAGES}
+    found["kube-apiserver"] = control_plane.kube_apiserver
+    found["etcd"] = control_plane.etcd
     for tool in kube.TOOLS:
-        binaries[tool] = kube.ensure_tool(tool, log)
-    binaries["runc-capfilter"] = kube.ensure_capfilter(log)
-    images = kubeadm_images(binaries["kubeadm"])
-    made = components(images, binaries)
-    key = inputs_key(
-        [base.BASE.tag, base.NODE_BASE.tag, *images, *(_file_digest(p) for p in binaries.values())]
-    )
+        found[tool] = kube.ensure_tool(tool, log)
+    found["runc-capfilter"] = kube.ensure_capfilter(log)
+    return found
+
+
+def ensure_node_image(log: Callable[[str], None]) -> str:
+    """The kind node image's tag, built when its inputs changed (cold: minutes; warm: none)."""
+    built = binaries(log)
+    images = kubeadm_images(built["kubeadm"])
+    made = components(images, built)
+    key = inputs_key([base.BASE.tag, base.NODE_BASE.tag, *images, *(_file_digest(p) for p in built.values())])
     if _built_key() == key:
         return NODE_IMAGE
     component_base = base.ensure_image(base.BASE, log)
@@ -137,9 +141,9 @@ def ensure_node_image(log: Callable[[str], None]) -> str:
         config.write_text(config.read_text().replace("registry.k8s.io/pause:PAUSE_VERSION", pause))
         (context / "bin").mkdir()
         for name in (*NODE_BINARIES, "crictl"):
-            shutil.copy2(binaries[name], context / "bin" / name)
+            shutil.copy2(built[name], context / "bin" / name)
         (context / "sbin").mkdir()
-        shutil.copy2(binaries["runc-capfilter"], context / "sbin" / "runc-capfilter")
+        shutil.copy2(built["runc-capfilter"], context / "sbin" / "runc-capfilter")
         shutil.copy2(HERE / "Dockerfile", context / "Dockerfile")
         log(f"building {NODE_IMAGE}")
         engine_cli.docker(
