@@ -109,6 +109,7 @@ test: assets kube-tools browser docker-engine lint typecheck
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 ## Format and fix what can be fixed automatically.
 fmt: venv

@@ -14,7 +14,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.watch.watch import iter_resp_lines
 
-from conformance.binding import SUITE_PHASES, Binding
+from conformance.binding.binding import SUITE_PHASES, Binding
 
 WATCH_SECONDS = 900
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance import oracle
-from conformance.scenarios import Scenario
-from conformance.tolerances import Tolerances
+from conformance.contract.tolerances import Tolerances
+from conformance.scenarios import oracle
+from conformance.scenarios.model import Scenario
 
 ALONE = ("disruptive", "serial")
 

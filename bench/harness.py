@@ -14,11 +14,11 @@ from typing import Any
 from kubernetes import client, config
 
 from clusters.local.controlplane import LocalControlPlane
-from conformance.binding import SUITE_PHASES, Binding
-from conformance.context import RunContext
-from conformance.environment import RunEnvironment, Settings
+from conformance.binding.binding import SUITE_PHASES, Binding
+from conformance.contract.tolerances import Tolerances
+from conformance.environment.context import RunContext
+from conformance.environment.run_environment import RunEnvironment, Settings
 from conformance.plugin import DEFAULT_BINDING, DEFAULT_CONTROLLER
-from conformance.tolerances import Tolerances
 
 REFERENCE = "reference"
 SEED = "seed"

@@ -22,12 +22,14 @@ from bench.floor import scenario_floor
 from bench.profiler import Profile
 from bench.stats import Summary
 from clusters.local.controlplane import LocalControlPlane
-from conformance import oracle
-from conformance.observation import SINK
+from conformance.contract.tolerances import Tolerances
+from conformance.observers.observation import SINK
 from conformance.plugin import DEFAULT_SCENARIOS
-from conformance.runner import ScenarioResult, ScenarioRunner
-from conformance.scenarios import Scenario, load
-from conformance.tolerances import Tolerances
+from conformance.run.result import ScenarioResult
+from conformance.run.runner import ScenarioRunner
+from conformance.scenarios import oracle
+from conformance.scenarios.load import load
+from conformance.scenarios.model import Scenario
 
 SCENARIO = "mixed-recovers"
 GAP_TARGET_P99 = 0.050

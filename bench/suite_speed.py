@@ -20,9 +20,9 @@ import yaml
 from bench import procfs
 from bench.floor import SuiteFloor, scenario_floor
 from bench.stats import Summary
+from conformance.contract.tolerances import Tolerances
 from conformance.plugin import DEFAULT_SCENARIOS
-from conformance.scenarios import load
-from conformance.tolerances import Tolerances
+from conformance.scenarios.load import load
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_RATIO = 1.5

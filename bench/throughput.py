@@ -28,11 +28,11 @@ from bench.fleet import NamespaceWatch, create_all, files_in
 from bench.profiler import Profile
 from bench.stats import Summary, gaps, peak_rate, ratio
 from clusters.local.controlplane import LocalControlPlane
-from conformance import oracle
+from conformance.contract.tolerances import Tolerances
 from conformance.observers.console import ConsoleLog
-from conformance.scenarios import RetryPolicy
-from conformance.tolerances import Tolerances
-from fixtures.sink import SinkClient
+from conformance.observers.sink.recording import SinkClient
+from conformance.scenarios import oracle
+from conformance.scenarios.model import RetryPolicy
 
 CREATE_THREADS = 8
 MAX_ATTEMPTS = 4

@@ -35,7 +35,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def _time_scenarios() -> None:
     """Record when each scenario itself ran (from creating its namespace to cleaning it up), so
     that a test's time can be told apart from the time it spent waiting for the run's lease."""
-    from conformance.runner import ScenarioRunner
+    from conformance.run.runner import ScenarioRunner
 
     original = ScenarioRunner.run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.tolerances import Tolerances
+from conformance.contract.tolerances import Tolerances
 
 EPSILON_MS = Tolerances().epsilon * 1000
 

@@ -250,18 +250,18 @@ def cluster_args(args: argparse.Namespace) -> list[str]:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from conformance import report, report_html
+    from conformance.reports import document, html_page
 
     try:
-        data = report.load(args.path)
-    except report.ReportError as err:
+        data = document.load(args.path)
+    except document.ReportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"{args.path}: a valid conformance report, result {data['result']}")
     if not args.check:
-        html = args.html or args.path.with_name(report_html.FILENAME)
+        html = args.html or args.path.with_name(html_page.FILENAME)
         html.parent.mkdir(parents=True, exist_ok=True)
-        html.write_text(report_html.render(data))
+        html.write_text(html_page.render(data))
         print(f"wrote {html}")
     return 0
 

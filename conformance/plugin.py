@@ -18,25 +18,21 @@ from typing import Any, cast
 import pytest
 from kubernetes import client, config
 
-from conformance import (
-    certification,
-    durations,
-    implementation,
-    junit,
-    oracle,
-    preflight,
-    report,
-    report_html,
-)
-from conformance.binding import Binding, BindingError
-from conformance.context import RunContext
-from conformance.control import ControlClient
-from conformance.environment import RunEnvironment, Settings, SetupError
-from conformance.launch import CANNOT_RESTART
-from conformance.requirements import FEATURES
-from conformance.runner import ScenarioResult, ScenarioRunner
-from conformance.scenarios import FLAGS, Scenario, ScenarioError, load
-from conformance.tolerances import Tolerances
+from conformance.binding import preflight
+from conformance.binding.binding import Binding, BindingError
+from conformance.contract import durations
+from conformance.contract.requirements import FEATURES
+from conformance.contract.tolerances import Tolerances
+from conformance.environment.context import RunContext
+from conformance.environment.control import ControlClient
+from conformance.environment.launch import CANNOT_RESTART
+from conformance.environment.run_environment import RunEnvironment, Settings, SetupError
+from conformance.reports import certification, document, html_page, implementation, junit, record
+from conformance.run.result import ScenarioResult
+from conformance.run.runner import ScenarioRunner
+from conformance.scenarios import oracle
+from conformance.scenarios.load import load
+from conformance.scenarios.model import FLAGS, Scenario, ScenarioError
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BINDING = PACKAGE_ROOT / "fixtures" / "bindings" / "reference"
@@ -326,7 +322,7 @@ class EnvironmentPlugin:
                 self._environment_error(session, f"The run's environment could not be cleaned up: {err}")
             if self._previous_sigterm is not None:
                 signal.signal(signal.SIGTERM, self._previous_sigterm)
-        self.report = report.build(
+        self.report = document.build(
             environment.context,
             self.results,
             self.tests,
@@ -349,12 +345,12 @@ class EnvironmentPlugin:
             },
         )
         try:
-            self.report_path = report.write(self.report, directory)
-        except report.ReportError as err:  # a bug of the suite's, which must not pass for a success
+            self.report_path = document.write(self.report, directory)
+        except document.ReportError as err:  # a bug of the suite's, which must not pass for a success
             self._environment_error(session, str(err))
             self.report = None
             return
-        self.html_path = report_html.write(self.report, directory)
+        self.html_path = html_page.write(self.report, directory)
 
     def _environment_error(self, session: pytest.Session, message: str) -> None:
         self.config.hook.pytest_runtest_logreport(report=junit.environment_error(message))
@@ -365,7 +361,7 @@ class EnvironmentPlugin:
         if self.report is None:
             return
         terminalreporter.section("notification conformance")
-        for line in report.summary_lines(self.report):
+        for line in document.summary_lines(self.report):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"report: {self.report_path}")
         terminalreporter.write_line(f"html: {self.html_path}")
@@ -433,7 +429,7 @@ def run_scenario(
             if not control.controller_alive():
                 pytest.fail("The controller under test has exited; see reports/controller.log.")
             result = scenario_runner.run(scenario)
-        request.node.user_properties.append((RESULT_PROPERTY, result.summary()))
+        request.node.user_properties.append((RESULT_PROPERTY, record.summary(result)))
         return result
 
     return run

@@ -12,8 +12,8 @@ import urllib3
 from kubernetes import client
 from kubernetes.watch.watch import iter_resp_lines
 
-from conformance.binding import SUITE_PHASES, Binding
-from conformance.observation import StatusWrite
+from conformance.binding.binding import SUITE_PHASES, Binding
+from conformance.observers.observation import StatusWrite
 
 WATCH_SECONDS = 300
 

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance.binding import Binding, BindingError
-from conformance.control import ControlError
-from conformance.runner import ScenarioResult
-from conformance.scenarios import Scenario
+from conformance.binding.binding import Binding, BindingError
+from conformance.environment.control import ControlError
+from conformance.reports import text
+from conformance.run.result import ScenarioResult
+from conformance.scenarios.model import Scenario
 
 pytestmark = pytest.mark.conformance
 
@@ -27,4 +28,4 @@ def test_scenario(
     except ControlError as err:
         pytest.fail(f"The suite could not restart the controller: {err}", pytrace=False)
     if not result.verdict.passed:
-        pytest.fail(result.failure_message(), pytrace=False)
+        pytest.fail(text.failure_message(result), pytrace=False)

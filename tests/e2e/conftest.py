@@ -15,7 +15,7 @@ import yaml
 from kubernetes import client, config
 
 from clusters.local.controlplane import LocalControlPlane
-from fixtures.sink import RecordingSink, SinkClient
+from conformance.observers.sink.recording import RecordingSink, SinkClient
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -99,8 +99,8 @@ def api_client(local_cluster: LocalControlPlane) -> Iterator[client.ApiClient]:
 @pytest.fixture(scope="session")
 def notification_crds(api_client: client.ApiClient) -> client.ApiClient:
     """The local control plane with the reference binding's CRDs installed."""
-    from conformance.binding import Binding
-    from conformance.environment import install_crds
+    from conformance.binding.binding import Binding
+    from conformance.environment.run_environment import install_crds
 
     install_crds(api_client, Binding.load(REPO / "fixtures" / "bindings" / "reference"))
     return api_client

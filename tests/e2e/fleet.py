@@ -22,7 +22,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from clusters.processes import ManagedProcess
-from fixtures.sink import SinkClient
+from conformance.observers.sink.recording import SinkClient
 
 GROUP, VERSION, PLURAL = "notifications.conformance.dev", "v1alpha1", "notificationrequests"
 TERMINAL = frozenset({"Sent", "PartiallySent", "Failed"})

@@ -7,8 +7,8 @@ from xml.etree import ElementTree
 
 import pytest
 
-from conformance import report, report_html
-from conformance.requirements import REQUIREMENTS
+from conformance.contract.requirements import REQUIREMENTS
+from conformance.reports import document, html_page
 from tests import browser
 from tests.broken_controllers.defects import DEFECTS
 from tests.e2e.conftest import broken, run_suite
@@ -65,7 +65,7 @@ def test_seed_bug_failure_names_channel_attempt_gap_and_window(tmp_path: Path) -
     junit = tmp_path / "junit.xml"
     run = run_suite(tmp_path, broken("per-channel-writes"), "-k", "readonly-file", f"--junitxml={junit}")
     assert run.report is not None
-    report.validate(run.report)
+    document.validate(run.report)
     assert run.report["result"] == "failure"
     assert run.report["mode"]["certification"] is False
     assert "tests are selected by name (-k 'readonly-file')" in run.report["mode"]["deviations"]
@@ -75,7 +75,7 @@ def test_seed_bug_failure_names_channel_attempt_gap_and_window(tmp_path: Path) -
     [case] = ElementTree.parse(junit).getroot().iter("testcase")
     assert "NR-BACKOFF-LOWER" in ElementTree.tostring(case, "unicode")
 
-    page = tmp_path / "report" / report_html.FILENAME
+    page = tmp_path / "report" / html_page.FILENAME
     assert browser.is_picture(browser.screenshot(page, tmp_path / "report.png", 1100, 1400))
     early = browser.early_marks_before_their_window(browser.dump_dom(page), "timeline-readonly-file")
     assert early, "the early attempts are drawn as violations"

@@ -30,8 +30,8 @@ VALID: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def custom(api_client: client.ApiClient) -> client.CustomObjectsApi:
-    from conformance.binding import Binding
-    from conformance.environment import install_crds
+    from conformance.binding.binding import Binding
+    from conformance.environment.run_environment import install_crds
 
     install_crds(api_client, Binding.load(REPO / "fixtures" / "bindings" / "reference"))
     return client.CustomObjectsApi(api_client)

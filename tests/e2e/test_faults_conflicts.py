@@ -18,7 +18,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from clusters.local.controlplane import LocalControlPlane
-from fixtures.sink import SinkClient
+from conformance.observers.sink.recording import SinkClient
 from tests.e2e.fleet import (
     GROUP,
     PLURAL,

@@ -20,9 +20,9 @@ import pytest
 from kubernetes import client, config
 
 from clusters.local.controlplane import LocalControlPlane
-from conformance.binding import Binding
-from conformance.environment import install_crds
-from fixtures.sink import SinkClient
+from conformance.binding.binding import Binding
+from conformance.environment.run_environment import install_crds
+from conformance.observers.sink.recording import SinkClient
 from tests.e2e.conftest import REPO
 from tests.e2e.fleet import Controller, Fleet, Object, check_sink, check_status, controller_argv, delivered
 

@@ -20,7 +20,7 @@ import pytest
 from kubernetes import client
 
 from clusters.local.controlplane import LocalControlPlane
-from fixtures.sink import RecordingSink, SinkClient
+from conformance.observers.sink.recording import RecordingSink, SinkClient
 from tests.e2e.fleet import (
     Controller,
     Fleet,

@@ -20,7 +20,7 @@ from kubernetes import client, watch
 from kubernetes.client import ApiClient
 
 from clusters.local.controlplane import LocalControlPlane
-from conformance import launch
+from conformance.environment import launch
 from tests.e2e.conftest import REPO, run_suite
 from tests.e2e.external_controller import stop
 from tests.e2e.test_misconfiguration import assert_one_sentence

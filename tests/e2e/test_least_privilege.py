@@ -15,9 +15,9 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from clusters.local.controlplane import LocalControlPlane
-from conformance import identity
-from conformance.binding import Binding
-from conformance.environment import install_crds
+from conformance.binding.binding import Binding
+from conformance.environment import identity
+from conformance.environment.run_environment import install_crds
 from tests.e2e.conftest import REPO, run_suite
 from tests.e2e.manifests import DEPLOY, ensure_deploy_namespace
 from tests.e2e.test_misconfiguration import assert_one_sentence

@@ -21,7 +21,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from clusters.local.controlplane import LocalControlPlane
-from fixtures.sink import SinkClient
+from conformance.observers.sink.recording import SinkClient
 from tests.e2e.fleet import (
     PERMANENT,
     Controller,
@@ -182,7 +182,7 @@ def manifest(fleet: Fleet, spec: Spec) -> Object:
 
 
 def answer(script: list[dict[str, Any]], attempt: int) -> int:
-    """The status the sink gives the ``attempt``-th request (see fixtures.sink.Script)."""
+    """The status the sink gives the ``attempt``-th request (see ``Script`` in the recording sink)."""
     remaining = attempt - 1
     for step in script:
         times = step.get("times")

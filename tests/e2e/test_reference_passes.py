@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
-from conformance import report, report_html
+from conformance.reports import document, html_page
 from tests import browser
 from tests.e2e.conftest import REPO, run_suite
 
@@ -22,7 +22,7 @@ def test_reference_controller_passes_every_scenario(tmp_path: Path) -> None:
     assert run.returncode == 0, run.output
     assert run.report is not None
     assert run.report["result"] == "success"
-    report.validate(run.report)
+    document.validate(run.report)
     assert run.report["mode"] == {"certification": True, "deviations": [], "reruns": 0}
     assert run.report["implementation"]["project"] == "reference controller"
     assert run.report["profiles"]["core"] == "success"
@@ -46,7 +46,7 @@ def test_reference_controller_passes_every_scenario(tmp_path: Path) -> None:
     assert len(cases) == run.report["statistics"]["total"]
     assert not [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
 
-    page = tmp_path / "report" / report_html.FILENAME
+    page = tmp_path / "report" / html_page.FILENAME
     image = browser.screenshot(page, tmp_path / "report.png", 1100, 2000)
     assert image.size == (1100, 2000) and browser.is_picture(image)
     drawn = browser.elements(browser.dump_dom(page))

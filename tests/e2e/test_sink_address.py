@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from clusters.local.controlplane import LocalControlPlane
-from conformance.environment import RunEnvironment, Settings, SetupError
-from conformance.tolerances import Tolerances
+from conformance.contract.tolerances import Tolerances
+from conformance.environment.run_environment import RunEnvironment, Settings, SetupError
 from tests.e2e.conftest import REPO, run_suite
 from tests.e2e.test_misconfiguration import assert_one_sentence
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from conformance import report
-from conformance.context import RunContext
+from conformance.environment.context import RunContext
+from conformance.reports import document
 
 CONTEXT = RunContext(
     kubeconfig="/k",
@@ -101,7 +101,7 @@ INVOCATION = {"dir": "/src", "python": "python", "args": ["conformance/suite", "
 def sample() -> dict[str, Any]:
     """A fresh copy, so a test may break it."""
     return copy.deepcopy(
-        report.build(
+        document.build(
             CONTEXT,
             [FAILED_SCENARIO, PASSED_SCENARIO],
             TESTS,

@@ -9,8 +9,8 @@ import pytest
 from bench import apimetrics
 from bench.floor import SuiteFloor, scenario_floor
 from bench.stats import Summary, gaps, peak_rate, percentile
-from conformance.scenarios import load_file
-from conformance.tolerances import Tolerances
+from conformance.contract.tolerances import Tolerances
+from conformance.scenarios.load import load_file
 
 
 def test_percentile_interpolates_between_ranks() -> None:

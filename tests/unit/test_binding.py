@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.binding import Binding, BindingError
+from conformance.binding.binding import Binding, BindingError
 
 REFERENCE = Path(__file__).resolve().parents[2] / "fixtures" / "bindings" / "reference"
 
@@ -191,7 +191,7 @@ def test_alerting_reads_whole_second_attempts_phases_and_jitter() -> None:
 
 
 def test_a_declared_jitter_replaces_the_scenarios() -> None:
-    from conformance.scenarios import RetryPolicy, Scenario
+    from conformance.scenarios.model import RetryPolicy, Scenario
 
     scenario = Scenario("s", "", (), RetryPolicy.from_dict(RETRY), "Sent", ("core",), "test")
     assert Binding.load(ALERTING).adapt(scenario).retry_policy.jitter == pytest.approx(0.1)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conformance import catalog
-from conformance.requirements import FEATURES, REQUIREMENTS
-from conformance.scenarios import load
+from conformance.contract.requirements import FEATURES, REQUIREMENTS
+from conformance.reports import catalog
+from conformance.scenarios.load import load
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -15,7 +15,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 def test_catalog_is_current() -> None:
     current = catalog.render(load([catalog.SCENARIOS]))
     assert (DOCS / "catalog.md").read_text() == current, (
-        "docs/catalog.md is stale: run 'python -m conformance.catalog > docs/catalog.md'"
+        "docs/catalog.md is stale: run 'python -m conformance.reports.catalog > docs/catalog.md'"
     )
 
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from conformance import certification
-from conformance.tolerances import Tolerances
+from conformance.contract.tolerances import Tolerances
+from conformance.reports import certification
 
 
 def option(**values: Any) -> SimpleNamespace:

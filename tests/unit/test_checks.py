@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from conformance import checks, oracle
-from conformance.binding import ObservedAttempt
-from conformance.observation import SINK, ExternalEvent, Observed, StatusWrite
-from conformance.scenarios import Actions, ChannelSpec, RetryPolicy, Scenario, SinkStep
-from conformance.tolerances import Tolerances
+from conformance.binding.binding import ObservedAttempt
+from conformance.checks import verdict as checks
+from conformance.contract.tolerances import Tolerances
+from conformance.observers.observation import SINK, ExternalEvent, Observed, StatusWrite
+from conformance.scenarios import oracle
+from conformance.scenarios.model import Actions, ChannelSpec, RetryPolicy, Scenario, SinkStep
 
 T0 = 1_800_000_000.0
 TOL = Tolerances(epsilon=0.05, slack=0.5)

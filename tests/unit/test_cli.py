@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli, report, report_html
+from conformance import cli
+from conformance.reports import document, html_page
 from tests.unit.report_data import sample
 
 
@@ -134,11 +135,11 @@ def test_help_reads_like_documentation(
 
 
 def test_report_checks_and_renders_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = report.write(sample(), tmp_path)
+    path = document.write(sample(), tmp_path)
     assert cli.main(["report", str(path), "--check"]) == 0
-    assert not (tmp_path / report_html.FILENAME).exists()
+    assert not (tmp_path / html_page.FILENAME).exists()
     assert cli.main(["report", str(path)]) == 0
-    assert 'id="timeline-readonly-file"' in (tmp_path / report_html.FILENAME).read_text()
+    assert 'id="timeline-readonly-file"' in (tmp_path / html_page.FILENAME).read_text()
     assert "a valid conformance report, result failure" in capsys.readouterr().out
 
 

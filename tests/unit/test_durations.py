@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import durations
+from conformance.contract import durations
 
 
 @pytest.mark.parametrize(

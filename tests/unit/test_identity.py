@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import identity
+from conformance.environment import identity
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import implementation
+from conformance.reports import implementation
 
 REPO = Path(__file__).resolve().parents[2]
 

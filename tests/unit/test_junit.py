@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-from conformance import junit
+from conformance.reports import junit
 
 pytest_plugins = ["pytester"]
 
@@ -28,7 +28,7 @@ def test_setup_error_is_a_readable_junit_error(tmp_path: Path) -> None:
 CONFTEST = '''
 import pytest
 from conformance import plugin
-from conformance.context import RunContext
+from conformance.environment.context import RunContext
 
 
 class CleanUpFails:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conformance import launch
+from conformance.environment import launch
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import oracle
-from conformance.scenarios import ChannelSpec, RetryPolicy, SinkStep
-from conformance.tolerances import Tolerances
+from conformance.contract.tolerances import Tolerances
+from conformance.scenarios import oracle
+from conformance.scenarios.model import ChannelSpec, RetryPolicy, SinkStep
 
 
 def policy(**overrides: object) -> RetryPolicy:

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance import report
+from conformance.reports import document
 from tests.unit.report_data import CONTEXT, FAILED_SCENARIO, INVOCATION, sample
 
 
@@ -16,7 +16,7 @@ def entry(outcome: str, *features: str, reason: str = "") -> dict[str, Any]:
 
 def test_failure_names_the_requirement(tmp_path: Path) -> None:
     tests = {"t[readonly-file]": {**entry("failed"), "scenario": "readonly-file"}, "t[b]": entry("passed")}
-    built = report.build(CONTEXT, [FAILED_SCENARIO], tests, 0.0, 1.0, {})
+    built = document.build(CONTEXT, [FAILED_SCENARIO], tests, 0.0, 1.0, {})
     assert built["result"] == "failure"
     assert built["profiles"]["core"] == "failure"
     assert [r["id"] for r in built["failedRequirements"]] == ["NR-BACKOFF-LOWER"]
@@ -29,15 +29,15 @@ def test_failure_names_the_requirement(tmp_path: Path) -> None:
         }
     ]
     assert built["statistics"] == {"passed": 1, "failed": 1, "skipped": 0, "total": 2, "durationSeconds": 1.0}
-    path = report.write(built, tmp_path)
+    path = document.write(built, tmp_path)
     assert yaml.safe_load(path.read_text())["environment"]["kubernetesVersion"] == "v1.36.3"
-    lines = report.summary_lines(built)
+    lines = document.summary_lines(built)
     assert "FAIL readonly-file: 4 attempts, shortest gap 0.007s" in lines[2]
     assert "[NR-BACKOFF-LOWER]" in lines[3]
 
 
 def test_a_skipped_core_test_makes_the_result_partial() -> None:
-    built = report.build(
+    built = document.build(
         CONTEXT, [], {"a": entry("passed"), "b": entry("skipped", reason="no")}, 0.0, 1.0, {}
     )
     assert (built["result"], built["profiles"]["core"]) == ("partial", "partial")
@@ -50,7 +50,7 @@ def test_unclaimed_extended_features_do_not_make_core_partial() -> None:
         "b": entry("skipped", "retry-after", reason="binding x does not claim retry-after"),
         "c": entry("passed", "permanent-failures"),
     }
-    built = report.build(CONTEXT, [], tests, 0.0, 1.0, {})
+    built = document.build(CONTEXT, [], tests, 0.0, 1.0, {})
     assert built["result"] == "success"
     assert built["profiles"] == {
         "core": "success",
@@ -62,7 +62,7 @@ def test_unclaimed_extended_features_do_not_make_core_partial() -> None:
 def test_every_feature_the_binding_does_not_claim_is_listed_as_not_claimed() -> None:
     tests = {"a": entry("passed"), "b": entry("passed", "idempotency-key")}
     declared = {"path": "b", "features": ["core", "idempotency-key"]}
-    built = report.build(CONTEXT, [], tests, 0.0, 1.0, {}, binding=declared)
+    built = document.build(CONTEXT, [], tests, 0.0, 1.0, {}, binding=declared)
     assert built["result"] == "success"
     assert built["profiles"] == {
         "core": "success",
@@ -74,11 +74,11 @@ def test_every_feature_the_binding_does_not_claim_is_listed_as_not_claimed() -> 
 
 
 def test_nothing_run_is_no_success() -> None:
-    assert report.build(CONTEXT, [], {}, 0.0, 1.0, {})["result"] == "failure"
+    assert document.build(CONTEXT, [], {}, 0.0, 1.0, {})["result"] == "failure"
 
 
 def test_reproduce_runs_one_scenario_with_the_runs_own_options() -> None:
-    command = report.reproduce_command(
+    command = document.reproduce_command(
         {
             **INVOCATION,
             "args": [*INVOCATION["args"], "--junitxml=r/junit.xml", "--nc-slack=1s", "-m", "slow"],
@@ -88,12 +88,12 @@ def test_reproduce_runs_one_scenario_with_the_runs_own_options() -> None:
     assert command == (
         "cd /src && python -m pytest conformance/suite --nc-slack=1s -k 'test_scenario[readonly-file]'"
     )
-    assert report.reproduce_command(None, "x") is None
+    assert document.reproduce_command(None, "x") is None
 
 
 def test_written_report_is_valid_and_loads_again(tmp_path: Path) -> None:
-    path = report.write(sample(), tmp_path)
-    loaded = report.load(path)
+    path = document.write(sample(), tmp_path)
+    loaded = document.load(path)
     assert loaded["implementation"]["version"] == "v1.2.0"
     assert loaded["scenarios"][0]["reproduce"].endswith("-k 'test_scenario[readonly-file]'")
 
@@ -134,16 +134,16 @@ def _set(value: Any, *path: Any) -> Any:
 def test_schema_rejects_a_broken_report(change: Any, where: str, tmp_path: Path) -> None:
     broken = sample()
     change(broken)
-    with pytest.raises(report.ReportError, match="The conformance report is invalid at ") as raised:
-        report.write(broken, tmp_path)
+    with pytest.raises(document.ReportError, match="The conformance report is invalid at ") as raised:
+        document.write(broken, tmp_path)
     assert where in str(raised.value)
-    assert not (tmp_path / report.FILENAME).exists()
+    assert not (tmp_path / document.FILENAME).exists()
 
 
 def test_load_refuses_what_is_not_a_report(tmp_path: Path) -> None:
     path = tmp_path / "r.yaml"
     path.write_text("- a list\n")
-    with pytest.raises(report.ReportError, match="does not hold a conformance report"):
-        report.load(path)
-    with pytest.raises(report.ReportError, match="Cannot read the conformance report"):
-        report.load(tmp_path / "missing.yaml")
+    with pytest.raises(document.ReportError, match="does not hold a conformance report"):
+        document.load(path)
+    with pytest.raises(document.ReportError, match="Cannot read the conformance report"):
+        document.load(tmp_path / "missing.yaml")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from conformance import report_html
+from conformance.reports import html_page
 from tests import browser
 from tests.unit.report_data import row, sample
 
@@ -13,7 +13,7 @@ from tests.unit.report_data import row, sample
 def test_early_attempt_is_drawn_inside_the_forbidden_stretch_before_its_window() -> None:
     data = sample()
     failed = next(s for s in data["scenarios"] if s["scenario"] == "readonly-file")
-    picture = report_html.picture(failed)
+    picture = html_page.picture(failed)
     assert picture.id == "timeline-readonly-file"
     assert [lane.channel for lane in picture.lanes] == ["console", "archive"]
     archive = picture.lanes[1]
@@ -34,7 +34,7 @@ def test_early_attempt_is_drawn_inside_the_forbidden_stretch_before_its_window()
 
 
 def test_page_is_self_contained_and_names_what_a_certifier_needs() -> None:
-    page = report_html.render(sample())
+    page = html_page.render(sample())
     assert "<link" not in page and "<script" not in page and " src=" not in page
     assert all(href.startswith("#") for href in re.findall(r'href="([^"]*)"', page))
     for text in ("example-notifier", "v1.2.0", "Example Corp", "platform@example.com", "v1.36.3"):
@@ -49,7 +49,7 @@ def test_page_is_self_contained_and_names_what_a_certifier_needs() -> None:
 
 
 def test_chromium_renders_every_timeline_and_the_violation(tmp_path: Path) -> None:
-    page = report_html.write(sample(), tmp_path)
+    page = html_page.write(sample(), tmp_path)
     image = browser.screenshot(page, tmp_path / "report.png", 1100, 1400)
     assert image.size == (1100, 1400)
     assert browser.is_picture(image)
@@ -85,9 +85,9 @@ def test_attempts_after_deletion_are_drawn_as_violations() -> None:
         "moments": {"deleted": 0.014},
     }
     data["scenarios"].append(deleted)
-    picture = report_html.picture(deleted)
+    picture = html_page.picture(deleted)
     first, second = picture.lanes[0].attempts
     assert (first.verdict, second.verdict) == ("ok", "after deleted")
     assert second.violation.startswith("[NR-QUIET-AFTER-DELETE] channel 'hook' was attempted")
     assert [m.name for m in picture.moments] == ["deleted"]
-    assert 'data-verdict="after deleted"' in report_html.render(data)
+    assert 'data-verdict="after deleted"' in html_page.render(data)

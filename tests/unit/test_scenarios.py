@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.scenarios import ScenarioError, load, load_file
+from conformance.scenarios.load import load, load_file
+from conformance.scenarios.model import ScenarioError
 
 SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "scenarios"
 

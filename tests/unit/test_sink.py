@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.sink import RecordingSink, SinkClient, SinkError, SinkProcess
+from conformance.observers.sink.recording import RecordingSink, SinkClient, SinkError, SinkProcess
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 from kubernetes import client, watch
 from prometheus_client.parser import text_string_to_metric_families
 
-from fixtures.sink import SinkClient
+from conformance.observers.sink.recording import SinkClient
 from tests.e2e.reference.conftest import (
     GROUP,
     PLURAL,

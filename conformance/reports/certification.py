@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from conformance import implementation
-from conformance.tolerances import Tolerances
+from conformance.contract.tolerances import Tolerances
+from conformance.reports import implementation
 
 CERTIFIED = Tolerances()
 """The tolerances a certification runs with: none may be loosened."""

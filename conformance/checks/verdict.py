@@ -11,12 +11,12 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from conformance import oracle
-from conformance.binding import SUITE_PHASES, ObservedAttempt
-from conformance.observation import CONSOLE, STATUS, Observed
-from conformance.requirements import REQUIREMENTS
-from conformance.scenarios import ChannelSpec, Scenario
-from conformance.tolerances import Tolerances
+from conformance.binding.binding import SUITE_PHASES, ObservedAttempt
+from conformance.contract.requirements import REQUIREMENTS
+from conformance.contract.tolerances import Tolerances
+from conformance.observers.observation import CONSOLE, STATUS, Observed
+from conformance.scenarios import oracle
+from conformance.scenarios.model import ChannelSpec, Scenario
 
 _FRACTION = re.compile(r"T\d\d:\d\d:\d\d\.\d+")
 ORDERABLE_PRECISION = 1e-3

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.scenarios import ChannelSpec, RetryPolicy, Scenario, SinkStep
-from conformance.tolerances import Tolerances
+from conformance.contract.tolerances import Tolerances
+from conformance.scenarios.model import ChannelSpec, RetryPolicy, Scenario, SinkStep
 
 SUCCESS, FAILURE, PERMANENT = "success", "failure", "permanent"
 

@@ -18,8 +18,8 @@ import jsonschema
 import yaml
 
 from conformance import __version__
-from conformance.context import RunContext
-from conformance.requirements import FEATURES, REQUIREMENTS
+from conformance.contract.requirements import FEATURES, REQUIREMENTS
+from conformance.environment.context import RunContext
 
 NOT_CLAIMED = "not claimed"
 API_VERSION = "conformance.notifications.conformance.dev/v1alpha1"

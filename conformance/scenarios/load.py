@@ -1,111 +1,33 @@
-"""Scenarios are data: YAML files rendered with jinja2, one list of scenarios per file.
-
-A scenario says which channels a notification has, how each behaves (a file
-directory that is writable or not, the answers a webhook gets from the sink)
-and the retry policy. What the controller must then do is derived by the
-oracle; the scenario's ``expect`` states the same in words and must agree.
+"""Scenario files: YAML rendered with jinja2, one list of scenarios per file, validated
+against the specification's requirements and features and cross-checked with the oracle:
+the scenario's ``expect`` states in words what the oracle derives, and must agree.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import yaml
 
-from conformance import durations
+from conformance.contract import durations
+from conformance.contract.requirements import FEATURES, REQUIREMENTS
+from conformance.scenarios import oracle
+from conformance.scenarios.model import (
+    CHANNEL_TYPES,
+    FLAGS,
+    PHASES,
+    Actions,
+    ChannelSpec,
+    RetryPolicy,
+    Scenario,
+    ScenarioError,
+    SinkStep,
+)
 
-CHANNEL_TYPES = ("console", "file", "webhook")
-PHASES = ("Sent", "PartiallySent", "Failed")
-FLAGS = ("slow", "disruptive", "serial", "provisional")
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-
-
-class ScenarioError(ValueError):
-    """A scenario file is invalid; the message names the file and the scenario."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int
-    initial_backoff: float
-    multiplier: float
-    max_backoff: float
-    jitter: float
-    written: dict[str, Any] = field(compare=False, hash=False)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RetryPolicy:
-        return cls(
-            max_attempts=int(data["maxAttempts"]),
-            initial_backoff=durations.parse(data["initialBackoff"]),
-            multiplier=float(data.get("backoffMultiplier", 2)),
-            max_backoff=durations.parse(data["maxBackoff"]),
-            jitter=int(data.get("jitterPercent", 0)) / 100,
-            written=dict(data),
-        )
-
-
-@dataclass(frozen=True)
-class SinkStep:
-    """An answer the sink gives a webhook, ``times`` times (forever when None)."""
-
-    status: int = 200
-    times: int | None = None
-    retry_after: str | None = None
-    delay: float = 0.0
-
-    def as_sink_script(self) -> dict[str, Any]:
-        step: dict[str, Any] = {"status": self.status, "delaySeconds": self.delay}
-        if self.times is not None:
-            step["times"] = self.times
-        if self.retry_after is not None:
-            step["retryAfter"] = self.retry_after
-        return step
-
-
-@dataclass(frozen=True)
-class ChannelSpec:
-    name: str
-    type: str
-    writable: bool = True
-    responses: tuple[SinkStep, ...] = (SinkStep(),)
-    timeout: float = 5.0
-
-
-@dataclass(frozen=True)
-class Actions:
-    """What the suite does to the object while the controller works on it."""
-
-    touch_every: float | None = None
-    """Change an annotation this often until the end: every change is a spurious reconcile."""
-    delete_after: tuple[str, int] | None = None
-    """Delete the object once status records this (channel, attempt)."""
-    restart_after: tuple[str, int] | None = None
-    """Restart (kill and start) the controller once status records this (channel, attempt)."""
-    companions: int = 0
-    """Create this many other notifications (one healthy webhook each) right after this one."""
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    description: str
-    channels: tuple[ChannelSpec, ...]
-    retry_policy: RetryPolicy
-    expected_phase: str | None
-    """None when the scenario deletes the object before it can finish."""
-    features: tuple[str, ...]
-    source: str
-    requirements: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    actions: Actions = Actions()
-
-    def channel(self, name: str) -> ChannelSpec:
-        return next(c for c in self.channels if c.name == name)
 
 
 def _channel(data: dict[str, Any]) -> ChannelSpec:
@@ -156,9 +78,6 @@ def _actions(data: dict[str, Any], channels: tuple[ChannelSpec, ...]) -> Actions
 
 
 def _scenario(data: dict[str, Any], source: str) -> Scenario:
-    from conformance import oracle
-    from conformance.requirements import FEATURES, REQUIREMENTS
-
     missing = {"name", "channels", "retryPolicy", "expect", "requirements"} - set(data)
     if missing:
         raise ValueError(f"missing {', '.join(sorted(missing))}")

@@ -15,9 +15,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from conformance import durations
-from conformance.requirements import FEATURES
-from conformance.scenarios import Scenario
+from conformance.contract import durations
+from conformance.contract.requirements import FEATURES
+from conformance.scenarios.model import Scenario
 
 SUITE_PHASES = ("Sent", "PartiallySent", "Failed")
 SUITE_OUTCOMES = ("success", "failure")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from fixtures.jsonhttp import BackgroundServer, JsonHandler
+from conformance.observers.sink.jsonhttp import BackgroundServer, JsonHandler
 
 
 class ControlError(RuntimeError):

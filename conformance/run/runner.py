@@ -7,13 +7,11 @@ run in parallel without seeing each other.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import secrets
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,95 +19,23 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from conformance import checks, oracle
-from conformance.binding import Binding, BindingError
-from conformance.context import RunContext
-from conformance.control import ControlClient
-from conformance.launch import ControllerUser
-from conformance.observation import CONSOLE, FILE, SINK, ExternalEvent, Observed
+from conformance.binding.binding import Binding, BindingError
+from conformance.binding.refusal import refusal
+from conformance.checks.verdict import evaluate
+from conformance.environment.context import RunContext
+from conformance.environment.control import ControlClient
+from conformance.environment.launch import ControllerUser
 from conformance.observers.console import ConsoleLog
 from conformance.observers.files import FileObserver
+from conformance.observers.observation import CONSOLE, FILE, SINK, ExternalEvent, Observed
+from conformance.observers.readonly import ReadOnlyDirectory
+from conformance.observers.sink.recording import SinkClient
 from conformance.observers.status import StatusRecorder
-from conformance.readonly import ReadOnlyDirectory
-from conformance.scenarios import Scenario
-from fixtures.sink import SinkClient
+from conformance.run.result import ScenarioResult
+from conformance.scenarios import oracle
+from conformance.scenarios.model import Scenario
 
 NAME = "notification"
-
-
-@dataclass
-class ScenarioResult:
-    scenario: Scenario
-    namespace: str
-    verdict: checks.Verdict
-    observed: Observed
-    readonly_mechanisms: dict[str, str] = field(default_factory=dict)
-    diagnostics: dict[str, str] = field(default_factory=dict)
-    duration: float = 0.0
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario.name,
-            "namespace": self.namespace,
-            "passed": self.verdict.passed,
-            "durationSeconds": round(self.duration, 3),
-            "violations": [
-                {"requirement": v.requirement, "message": v.message} for v in self.verdict.violations
-            ],
-            "timeline": [row.as_dict() for row in self.verdict.timeline],
-            "moments": self.moments(),
-            "readOnlyMechanisms": self.readonly_mechanisms,
-        }
-
-    def moments(self) -> dict[str, float]:
-        """What the suite saw or did besides attempts, in seconds after creation."""
-        observed = self.observed
-        seen = {
-            "terminal": observed.terminal_at,
-            "deleted": observed.deleted_at,
-            "restarted": observed.restarted_at,
-        }
-        return {name: round(at - observed.created, 6) for name, at in seen.items() if at is not None}
-
-    def failure_message(self) -> str:
-        lines = [f"scenario {self.scenario.name!r} violated the contract:"]
-        lines += [f"  {v}" for v in self.verdict.violations]
-        lines += ["", "observed timeline (seconds after creation):", timeline_table(self.verdict.timeline)]
-        for title, text in self.diagnostics.items():
-            lines += ["", f"--- {title} ---", text]
-        return "\n".join(lines)
-
-
-def timeline_table(rows: list[checks.TimelineRow]) -> str:
-    header = (
-        f"  {'channel':<12} {'#':>2} {'at':>8} {'gap':>8}  {'allowed':<19} {'outcome':<8} {'via':<7} verdict"
-    )
-    lines = [header]
-    for row in rows:
-        gap = f"{row.gap:.3f}" if row.gap is not None else "-"
-        allowed = f"[{row.window[0]:.3f}, {row.window[1]:.3f}]" if row.window else "-"
-        lines.append(
-            f"  {row.channel:<12} {row.attempt:>2} {row.at:>8.3f} {gap:>8}  {allowed:<19} "
-            f"{row.outcome:<8} {row.source:<7} {row.verdict}"
-        )
-    return "\n".join(lines)
-
-
-def refusal(binding: Binding, err: ApiException) -> str:
-    """One sentence for an object the API server would not take: its first problem, and how many more."""
-    try:
-        body = json.loads(err.body or "")
-        causes = (body.get("details") or {}).get("causes") or []
-        first = causes[0] if causes else {}
-        reason = f"{first['field']}: {first['message']}" if "field" in first else str(body["message"])
-        if len(causes) > 1:
-            reason += f" (and {len(causes) - 1} more problems)"
-    except (TypeError, ValueError, KeyError):
-        reason = f"HTTP {err.status} {err.reason}"
-    return (
-        f"Binding {binding.name}'s template {binding.template.name} renders a {binding.kind} "
-        f"that the API server refuses: {reason.rstrip('.')}."
-    )
 
 
 def _slug(text: str) -> str:
@@ -190,7 +116,7 @@ class ScenarioRunner:
                 hooks[name] = path
                 requests = self.sink.records(path)
                 observed.companion_latency[name] = requests[0]["time"] - born if requests else None
-            verdict = checks.evaluate(
+            verdict = evaluate(
                 scenario, observed, self.context.tolerances, self.binding.precision, self.binding.features
             )
             result = ScenarioResult(

@@ -14,8 +14,13 @@ import shutil
 import subprocess
 import uuid
 from pathlib import Path
+from typing import Protocol
 
-from conformance.launch import ControllerUser
+
+class ControllerUser(Protocol):
+    """The unprivileged user the controller runs as (``conformance.environment.launch``)."""
+
+    def can_write(self, directory: Path) -> bool: ...
 
 
 class ReadOnlyError(RuntimeError):

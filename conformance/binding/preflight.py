@@ -11,8 +11,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from conformance.binding import Binding, BindingError
-from conformance.runner import refusal
+from conformance.binding.binding import Binding, BindingError
+from conformance.binding.refusal import refusal
 
 SAMPLE_RETRY = {
     "maxAttempts": 3,

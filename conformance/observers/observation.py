@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conformance.binding import ObservedAttempt
+from conformance.binding.binding import ObservedAttempt
 
 SINK, CONSOLE, FILE, STATUS = "sink", "console", "file", "status"
 

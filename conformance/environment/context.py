@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from conformance.tolerances import Tolerances
+from conformance.contract.tolerances import Tolerances
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class RunContext:
     controller_user: str | None = None
     """The unprivileged user the suite runs the controller as, if any."""
     restartable: bool = True
-    """Whether disruptive tests can restart the controller (see conformance.launch)."""
+    """Whether disruptive tests can restart the controller (see conformance.environment.launch)."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -22,13 +22,14 @@ from kubernetes.client.exceptions import ApiException
 
 import clusters
 from clusters.processes import ManagedProcess
-from conformance import identity, launch, preflight
-from conformance.binding import Binding
-from conformance.context import RunContext
-from conformance.control import RunControl
+from conformance.binding import preflight
+from conformance.binding.binding import Binding
+from conformance.contract.tolerances import Tolerances
+from conformance.environment import identity, launch
+from conformance.environment.context import RunContext
+from conformance.environment.control import RunControl
 from conformance.observers.console import ConsoleLog
-from conformance.tolerances import Tolerances
-from fixtures.sink import SinkError, SinkProcess
+from conformance.observers.sink.recording import SinkError, SinkProcess
 
 CRD_ESTABLISH_TIMEOUT = 30.0
 

@@ -1,0 +1,100 @@
+"""Scenarios are data: a scenario says which channels a notification has, how each
+behaves (a file directory that is writable or not, the answers a webhook gets from
+the sink) and the retry policy. What the controller must then do is derived by the
+oracle (``conformance.scenarios.oracle``); files are read by ``conformance.scenarios.load``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.contract import durations
+
+CHANNEL_TYPES = ("console", "file", "webhook")
+PHASES = ("Sent", "PartiallySent", "Failed")
+FLAGS = ("slow", "disruptive", "serial", "provisional")
+
+
+class ScenarioError(ValueError):
+    """A scenario file is invalid; the message names the file and the scenario."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    initial_backoff: float
+    multiplier: float
+    max_backoff: float
+    jitter: float
+    written: dict[str, Any] = field(compare=False, hash=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RetryPolicy:
+        return cls(
+            max_attempts=int(data["maxAttempts"]),
+            initial_backoff=durations.parse(data["initialBackoff"]),
+            multiplier=float(data.get("backoffMultiplier", 2)),
+            max_backoff=durations.parse(data["maxBackoff"]),
+            jitter=int(data.get("jitterPercent", 0)) / 100,
+            written=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class SinkStep:
+    """An answer the sink gives a webhook, ``times`` times (forever when None)."""
+
+    status: int = 200
+    times: int | None = None
+    retry_after: str | None = None
+    delay: float = 0.0
+
+    def as_sink_script(self) -> dict[str, Any]:
+        step: dict[str, Any] = {"status": self.status, "delaySeconds": self.delay}
+        if self.times is not None:
+            step["times"] = self.times
+        if self.retry_after is not None:
+            step["retryAfter"] = self.retry_after
+        return step
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    name: str
+    type: str
+    writable: bool = True
+    responses: tuple[SinkStep, ...] = (SinkStep(),)
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What the suite does to the object while the controller works on it."""
+
+    touch_every: float | None = None
+    """Change an annotation this often until the end: every change is a spurious reconcile."""
+    delete_after: tuple[str, int] | None = None
+    """Delete the object once status records this (channel, attempt)."""
+    restart_after: tuple[str, int] | None = None
+    """Restart (kill and start) the controller once status records this (channel, attempt)."""
+    companions: int = 0
+    """Create this many other notifications (one healthy webhook each) right after this one."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    channels: tuple[ChannelSpec, ...]
+    retry_policy: RetryPolicy
+    expected_phase: str | None
+    """None when the scenario deletes the object before it can finish."""
+    features: tuple[str, ...]
+    source: str
+    requirements: tuple[str, ...] = ()
+    flags: tuple[str, ...] = ()
+    actions: Actions = Actions()
+
+    def channel(self, name: str) -> ChannelSpec:
+        return next(c for c in self.channels if c.name == name)
