@@ -122,11 +122,13 @@ class OwnEngine:
             )
         root = data_root()
         root.mkdir(parents=True, exist_ok=True)
-        self._lock = os.open(root.with_name("docker.lock"), os.O_CREAT | os.O_RDWR, 0o600)
+        lock = os.open(root.with_name("docker.lock"), os.O_CREAT | os.O_RDWR, 0o600)
         try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as err:
+            os.close(lock)
             raise ClusterError(f"Another run's Docker engine uses {root}; wait for it to finish.") from err
+        self._lock = lock
         log = (self.folder / "dockerd.log").open("wb")
         self.process = subprocess.Popen(
             [
@@ -175,6 +177,16 @@ class OwnEngine:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self.process = None
+        if self._lock is not None:  # this run's engine ran: undo what it changed
+            self._restore_network()
+        for mount in _mounts_below(self.folder):  # dockerd leaves its netns/default bind mount
+            subprocess.run(["umount", "--lazy", mount], capture_output=True, check=False)
+        subprocess.run(["rm", "-rf", "--one-file-system", str(self.folder)], check=False)
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def _restore_network(self) -> None:
         for table, chains in DOCKER_CHAINS.items():
             remove_chains(table, set(chains) & (_chains(table) - self._chains_before[table]))
         if self._forward_policy and _policy("filter", "FORWARD") != self._forward_policy:
@@ -182,12 +194,6 @@ class OwnEngine:
                 ["iptables", "-P", "FORWARD", self._forward_policy], capture_output=True, check=False
             )
         Path("/proc/sys/net/ipv4/ip_forward").write_text(self._forwarding + "\n")
-        for mount in _mounts_below(self.folder):  # dockerd leaves its netns/default bind mount
-            subprocess.run(["umount", "--lazy", mount], capture_output=True, check=False)
-        subprocess.run(["rm", "-rf", "--one-file-system", str(self.folder)], check=False)
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
 
 
 @contextmanager
@@ -209,17 +215,20 @@ def _interrupted(signum: int, frame: FrameType | None) -> None:
 
 
 def run(command: list[str]) -> int:
-    """COMMAND's exit status; the engine goes away also when COMMAND fails or is interrupted."""
+    """COMMAND's exit status; the engine goes away also when COMMAND fails or is interrupted,
+    after COMMAND itself has stopped (it may still be deleting its cluster)."""
     signal.signal(signal.SIGTERM, _interrupted)
-    child: subprocess.Popen[bytes] | None = None
     try:
         with engine() as env:
             child = subprocess.Popen(command, env=env)
-            return child.wait()
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGINT)
+                    child.wait()
+                return 130
     except KeyboardInterrupt:
-        if child is not None and child.poll() is None:
-            child.send_signal(signal.SIGINT)
-            child.wait()
         return 130
 
 

@@ -208,4 +208,5 @@ def test_the_base_is_a_build_argument_and_the_offline_build_needs_no_index() -> 
     first_copy = next(i.arguments for i in build if i.keyword == "COPY")
     assert first_copy == "deploy/requirements.txt deploy/wheel[s] deploy/"
     installs = [i.arguments for i in build if i.keyword == "RUN" and "pip install" in i.arguments]
-    assert installs and "--no-deps /wheels/notification_conformance-" in installs[0], installs
+    assert len(installs) == 2 and "--requirement deploy/requirements.txt" in installs[0], installs
+    assert "--no-deps /wheels/notification_conformance-" in installs[1], installs
