@@ -17,8 +17,8 @@ from clusters.local.controlplane import LocalControlPlane
 from conformance.binding.binding import SUITE_PHASES, Binding
 from conformance.contract.tolerances import Tolerances
 from conformance.environment.context import RunContext
-from conformance.environment.run_environment import RunEnvironment, Settings
-from conformance.plugin import DEFAULT_BINDING, DEFAULT_CONTROLLER
+from conformance.environment.run_environment import RunEnvironment
+from conformance.environment.settings import DEFAULT_BINDING, DEFAULT_CONTROLLER, Settings
 
 REFERENCE = "reference"
 SEED = "seed"

@@ -23,8 +23,8 @@ from bench.profiler import Profile
 from bench.stats import Summary
 from clusters.local.controlplane import LocalControlPlane
 from conformance.contract.tolerances import Tolerances
+from conformance.environment.settings import DEFAULT_SCENARIOS
 from conformance.observers.observation import SINK
-from conformance.plugin import DEFAULT_SCENARIOS
 from conformance.run.result import ScenarioResult
 from conformance.run.runner import ScenarioRunner
 from conformance.scenarios import oracle

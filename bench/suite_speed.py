@@ -21,7 +21,7 @@ from bench import procfs
 from bench.floor import SuiteFloor, scenario_floor
 from bench.stats import Summary
 from conformance.contract.tolerances import Tolerances
-from conformance.plugin import DEFAULT_SCENARIOS
+from conformance.environment.settings import DEFAULT_SCENARIOS
 from conformance.scenarios.load import load
 
 REPO = Path(__file__).resolve().parent.parent

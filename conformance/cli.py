@@ -7,8 +7,14 @@ this command picks the defaults a user would, and writes all three reports.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import Any
+
+from conformance.environment.settings import LAUNCH, OPTIONS, OUTPUT, TIMING, WHERE
+
+REPORT_DIR = next(option for option in OPTIONS if option.name == "report-dir")
 
 SUITE = Path(__file__).resolve().parent / "suite"
 
@@ -80,77 +86,24 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
 
 def _suite_options(parser: argparse.ArgumentParser, certify: bool) -> None:
-    where = parser.add_argument_group("where and what to test")
-    where.add_argument(
-        "--controller-cmd",
-        metavar="CMD",
-        help="command that runs the controller under test (default: the reference controller)",
-    )
-    where.add_argument(
-        "--binding", metavar="DIR", help="binding folder mapping scenarios onto your API (default: reference)"
-    )
-    where.add_argument(
-        "--cluster",
-        choices=["local", "existing", "kind"],
-        help="'local' (default) starts kube-apiserver + etcd; 'kind' a kind cluster with the reference "
-        "controller deployed",
-    )
-    where.add_argument("--kubeconfig", metavar="FILE", help="kubeconfig for --cluster existing")
-    where.add_argument("--context", metavar="NAME", help="kubeconfig context for --cluster existing")
-    if not certify:
-        where.add_argument("--scenarios", metavar="PATHS", help="scenario files or folders, comma-separated")
-    launch = parser.add_argument_group("how the controller runs")
-    launch.add_argument(
-        "--controller-user", metavar="USER", help="run the controller command as this unprivileged user"
-    )
-    launch.add_argument(
-        "--controller-rbac",
-        metavar="PATHS",
-        help="ServiceAccount and RBAC manifests; the controller gets a kubeconfig for that account only",
-    )
-    launch.add_argument(
-        "--controller-restart-cmd",
-        metavar="CMD",
-        help="with an external controller: how disruptive tests restart it",
-    )
-    launch.add_argument(
-        "--controller-pod-selector",
-        metavar="NS/LABELS",
-        help="with an in-cluster controller: disruptive tests delete these pods and wait for a new one",
-    )
-    launch.add_argument(
-        "--sink-address", metavar="ADDRESS", help="where the recording sink listens (default 127.0.0.1)"
-    )
-    output = parser.add_argument_group("implementation and reports")
-    output.add_argument(
-        "--implementation",
-        metavar="FILE",
-        required=certify,
-        help="YAML describing the implementation: organization, project, url, version, contact",
-    )
-    output.add_argument(
-        "--implementation-version",
-        metavar="VERSION",
-        help="its version, a tag or a commit (overrides the file)",
-    )
-    output.add_argument(
-        "--report-dir", metavar="DIR", default="reports", help="where the reports go (default: reports)"
-    )
-    output.add_argument(
+    """The command's flags for the suite's options (``conformance.environment.settings``)."""
+    offered = [(o, o.flag) for o in OPTIONS if o.flag is not None and (o.flag.certify or not certify)]
+    used = {flag.group for _, flag in offered} | {OUTPUT}
+    groups = {
+        name: parser.add_argument_group(name) for name in (WHERE, LAUNCH, OUTPUT, TIMING) if name in used
+    }
+    for option, flag in offered:
+        extra: dict[str, Any] = {"choices": list(flag.choices)} if flag.choices else {"metavar": flag.metavar}
+        if flag.required_to_certify and certify:
+            extra["required"] = True
+        groups[flag.group].add_argument(f"--{option.name}", dest=option.dest, help=flag.help, **extra)
+    groups[OUTPUT].add_argument(
         "-n",
         "--workers",
         metavar="N",
         default="8",
         help="scenarios run in parallel; most time is spent waiting out backoffs (default: 8)",
     )
-    if not certify:
-        timing = parser.add_argument_group("timing (loosening either makes the run no certification)")
-        timing.add_argument(
-            "--epsilon", metavar="DURATION", help="forgiven below a lower bound (default 50ms)"
-        )
-        timing.add_argument(
-            "--slack", metavar="DURATION", help="allowed above an upper bound (default 750ms)"
-        )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -208,31 +161,13 @@ def parser() -> argparse.ArgumentParser:
 
 def pytest_args(args: argparse.Namespace, extra: list[str]) -> list[str]:
     """The pytest command line a ``run`` or ``certify`` stands for."""
-    report_dir = Path(args.report_dir)
+    report_dir = Path(args.nc_report_dir or str(REPORT_DIR.default))
     argv = [str(SUITE), "-n", str(args.workers), f"--junitxml={report_dir / 'junit.xml'}"]
     argv.append(f"--nc-report-dir={report_dir}")
-    for name in (
-        "controller_cmd",
-        "binding",
-        "cluster",
-        "kubeconfig",
-        "context",
-        "controller_user",
-        "controller_rbac",
-        "controller_restart_cmd",
-        "controller_pod_selector",
-        "sink_address",
-        "scenarios",
-        "epsilon",
-        "slack",
-    ):
-        value = getattr(args, name, None)
-        if value is not None:
-            argv.append(f"--nc-{name.replace('_', '-')}={value}")
-    if args.implementation:
-        argv.append(f"--nc-implementation={args.implementation}")
-    if args.implementation_version:
-        argv.append(f"--nc-implementation-version={args.implementation_version}")
+    for option in OPTIONS:
+        value = getattr(args, option.dest, None)
+        if option is not REPORT_DIR and value is not None:
+            argv.append(f"--nc-{option.name}={value}")
     if args.command == "certify":
         argv.append("--nc-certify")
     return argv + extra
@@ -269,9 +204,9 @@ def _report(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args, extra = parser().parse_known_args(argv)
     if args.command in ("run", "certify"):
-        import pytest
-
-        return int(pytest.main(pytest_args(args, extra)))
+        # pytest in a process of its own, so that it imports the suite's modules itself and can
+        # rewrite their asserts (this process has imported the package already)
+        os.execv(sys.executable, [sys.executable, "-m", "pytest", *pytest_args(args, extra)])
     if extra:
         parser().error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "cluster":

@@ -13,10 +13,10 @@ from typing import Any
 
 from conformance.binding.binding import SUITE_PHASES, ObservedAttempt
 from conformance.contract.requirements import REQUIREMENTS
-from conformance.contract.tolerances import Tolerances
 from conformance.observers.observation import CONSOLE, STATUS, Observed
 from conformance.scenarios import oracle
-from conformance.scenarios.model import ChannelSpec, Scenario
+from conformance.scenarios.model import ChannelSpec
+from conformance.scenarios.plan import Plan
 
 _FRACTION = re.compile(r"T\d\d:\d\d:\d\d\.\d+")
 ORDERABLE_PRECISION = 1e-3
@@ -66,21 +66,14 @@ class Verdict:
 
 
 class _Evaluation:
-    def __init__(
-        self,
-        scenario: Scenario,
-        observed: Observed,
-        tolerances: Tolerances,
-        precision: float,
-        features: tuple[str, ...],
-    ) -> None:
-        self.scenario = scenario
-        self.expectation = oracle.expect(scenario)
+    def __init__(self, plan: Plan, observed: Observed) -> None:
+        self.scenario = plan.scenario
+        self.expectation = plan.expectation
         self.observed = observed
-        self.tol = tolerances
-        self.precision = precision
-        self.features = features
-        self.deleting = scenario.actions.delete_after is not None
+        self.tol = plan.tolerances
+        self.precision = plan.precision
+        self.features = plan.features
+        self.deleting = plan.scenario.actions.delete_after is not None
         self.violations: list[Violation] = []
         self.timeline: list[TimelineRow] = []
 
@@ -439,11 +432,5 @@ class _Evaluation:
         return "ran"
 
 
-def evaluate(
-    scenario: Scenario,
-    observed: Observed,
-    tolerances: Tolerances,
-    precision: float = 1e-6,
-    features: tuple[str, ...] = ("core",),
-) -> Verdict:
-    return _Evaluation(scenario, observed, tolerances, precision, features).run()
+def evaluate(plan: Plan, observed: Observed) -> Verdict:
+    return _Evaluation(plan, observed).run()

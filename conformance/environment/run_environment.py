@@ -12,7 +12,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +23,10 @@ import clusters
 from clusters.processes import ManagedProcess
 from conformance.binding import preflight
 from conformance.binding.binding import Binding
-from conformance.contract.tolerances import Tolerances
 from conformance.environment import identity, launch
 from conformance.environment.context import RunContext
 from conformance.environment.control import RunControl
+from conformance.environment.settings import Settings
 from conformance.observers.console import ConsoleLog
 from conformance.observers.sink.recording import SinkError, SinkProcess
 
@@ -36,22 +35,6 @@ CRD_ESTABLISH_TIMEOUT = 30.0
 
 class SetupError(RuntimeError):
     """The run could not be set up; the message is one sentence for the user."""
-
-
-@dataclass
-class Settings:
-    cluster: str
-    kubeconfig: Path | None
-    kube_context: str | None
-    binding: Path
-    controller_cmd: str
-    tolerances: Tolerances
-    keep_on_failure: bool = False
-    controller_rbac: tuple[Path, ...] = ()
-    sink_address: str | None = None
-    controller_user: str | None = None
-    restart_cmd: str = ""
-    pod_selector: str = ""
 
 
 def install_crds(api_client: client.ApiClient, binding: Binding) -> None:

@@ -1,4 +1,6 @@
-"""Records every version of one object as the API server's watch delivers it."""
+"""Records every version of one object as the API server's watch delivers it.
+
+The run's clock: it waits on this watch for attempts and for the terminal phase."""
 
 from __future__ import annotations
 
@@ -9,17 +11,24 @@ from collections.abc import Iterator
 from typing import Any
 
 import urllib3
+import yaml
 from kubernetes import client
 from kubernetes.watch.watch import iter_resp_lines
 
 from conformance.binding.binding import SUITE_PHASES, Binding
 from conformance.observers.observation import StatusWrite
+from conformance.observers.observer import Coverage, Seen
+from conformance.scenarios.model import ChannelSpec
 
 WATCH_SECONDS = 300
 
 
 class StatusRecorder:
-    """Watch one object from before it exists; every write is timestamped on arrival."""
+    """Watch one object from before it exists; every write is timestamped on arrival.
+
+    An ``Observer`` that needs nothing of a channel and sees none from outside: what it
+    sees is the controller's own record, which the checks hold against the other observers.
+    """
 
     def __init__(self, api: client.CustomObjectsApi, binding: Binding, namespace: str, name: str) -> None:
         self._api = api
@@ -33,6 +42,7 @@ class StatusRecorder:
         self.writes: list[StatusWrite] = []
         self.latest: dict[str, Any] | None = None
         self.terminal_at: float | None = None
+        self._seen: Seen | None = None
         self._thread = threading.Thread(target=self._run, name=f"watch-{namespace}", daemon=True)
 
     def _open(self, resource_version: str) -> Any:
@@ -49,7 +59,14 @@ class StatusRecorder:
             _preload_content=False,
         )
 
-    def start(self) -> StatusRecorder:
+    def provision(self, channel: ChannelSpec) -> dict[str, Any]:
+        """The watch is of the object, so a channel needs nothing of it."""
+        return {}
+
+    def covers(self) -> dict[str, Coverage]:
+        return {}
+
+    def start(self) -> None:
         """Return once the watch is established, so no write can be missed."""
         listing: Any = self._api.list_namespaced_custom_object(
             self._binding.group,
@@ -61,7 +78,6 @@ class StatusRecorder:
         self._version = str(listing["metadata"]["resourceVersion"])
         self._response = self._open(self._version)
         self._thread.start()
-        return self
 
     def _run(self) -> None:
         try:
@@ -129,7 +145,9 @@ class StatusRecorder:
                 self._cond.wait(remaining)
             self._raise_error()
 
-    def stop(self) -> None:
+    def stop(self) -> Seen:
+        if self._seen is not None:
+            return self._seen
         with self._cond:
             self._stopped = True
         response = self._response
@@ -141,7 +159,17 @@ class StatusRecorder:
                 # urllib3 < 2.3, or a watch that already ended (and released its connection)
                 response.close()
             response.release_conn()
-        self._thread.join(5)
+        if self._thread.ident is not None:
+            self._thread.join(5)
+        with self._cond:
+            self._seen = Seen(writes=tuple(self.writes))
+        return self._seen
+
+    def diagnostics(self) -> dict[str, str]:
+        return {"object": yaml.safe_dump(self.latest or {}, sort_keys=False)}
+
+    def release(self, keep: bool) -> None:
+        """The watch made nothing to undo; the run deletes the object."""
 
 
 def _events(response: urllib3.BaseHTTPResponse) -> Iterator[dict[str, Any]]:

@@ -127,17 +127,3 @@ def quiet_window(scenario: Scenario, tolerances: Tolerances) -> float:
     policy = scenario.retry_policy
     next_gap = nominal_gap(policy, policy.max_attempts) * (1 + policy.jitter) + tolerances.slack
     return min(max(next_gap, 1.0), tolerances.quiet_max)
-
-
-def deadline(scenario: Scenario, tolerances: Tolerances) -> float:
-    """Latest time after creation by which the terminal phase must have been reached."""
-    expectation = expect(scenario)
-    longest = 0.0
-    for channel in scenario.channels:
-        n = expectation.count(channel.name)
-        gaps = sum(
-            window(scenario.retry_policy, k, tolerances, retry_after=retry_after(channel, k)).high
-            for k in range(1, n)
-        )
-        longest = max(longest, gaps + n * channel.timeout)
-    return longest + 10.0

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import plugin
+from conformance import plugin, session
 
 
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
-        config.pluginmanager.register(plugin.EnvironmentPlugin(config), "nc-environment")
+        config.pluginmanager.register(session.Session(config), "nc-environment")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

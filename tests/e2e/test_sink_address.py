@@ -9,7 +9,8 @@ import pytest
 
 from clusters.local.controlplane import LocalControlPlane
 from conformance.contract.tolerances import Tolerances
-from conformance.environment.run_environment import RunEnvironment, Settings, SetupError
+from conformance.environment.run_environment import RunEnvironment, SetupError
+from conformance.environment.settings import Settings
 from tests.e2e.conftest import REPO, run_suite
 from tests.e2e.test_misconfiguration import assert_one_sentence
 

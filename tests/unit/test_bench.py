@@ -150,7 +150,7 @@ def test_profile_summary_shares_of_busy_samples() -> None:
 
 def test_seed_design_runs_with_the_suite_default_command_otherwise_unchanged() -> None:
     from bench.harness import REFERENCE, SEED, controller_command
-    from conformance.plugin import DEFAULT_CONTROLLER
+    from conformance.environment.settings import DEFAULT_CONTROLLER
 
     assert controller_command(REFERENCE) == DEFAULT_CONTROLLER
     seed = controller_command(SEED)

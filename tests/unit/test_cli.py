@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
+import setuptools
 
 from conformance import cli
 from conformance.reports import document, html_page
 from tests.unit.report_data import sample
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def parse(*argv: str) -> tuple[list[str], list[str]]:
@@ -154,3 +158,16 @@ def test_unknown_arguments_outside_run_are_an_error(capsys: pytest.CaptureFixtur
     with pytest.raises(SystemExit):
         cli.main(["report", "r.yaml", "-k", "x"])
     assert "unrecognized arguments: -k x" in capsys.readouterr().err
+
+
+def test_the_wheel_carries_the_suite_and_what_it_runs_only() -> None:
+    """No top-level ``examples`` or ``tests`` package in site-packages."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    include = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = setuptools.find_packages(str(REPO), include=include)
+    assert {p.split(".")[0] for p in packages} == {
+        "conformance",
+        "reference_controller",
+        "clusters",
+        "fixtures",
+    }

@@ -27,7 +27,7 @@ def test_setup_error_is_a_readable_junit_error(tmp_path: Path) -> None:
 
 CONFTEST = '''
 import pytest
-from conformance import plugin
+from conformance import session
 from conformance.environment.context import RunContext
 
 
@@ -49,11 +49,11 @@ class CleanUpFails:
         raise RuntimeError("namespace nc-x was not deleted: connection refused")
 
 
-plugin.RunEnvironment = CleanUpFails
+session.RunEnvironment = CleanUpFails
 
 
 def pytest_configure(config):
-    config.pluginmanager.register(plugin.EnvironmentPlugin(config), "nc-environment")
+    config.pluginmanager.register(session.Session(config), "nc-environment")
 '''
 
 

@@ -1,0 +1,35 @@
+"""The observers of one scenario's channels, one per channel type: a new channel type
+is a new observer here, and the run does not change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.observers.console import ConsoleLog, ConsoleObserver
+from conformance.observers.file_channels import ControllerUser, FileChannels
+from conformance.observers.observer import Observer
+from conformance.observers.sink.observer import SinkObserver
+from conformance.observers.sink.recording import SinkClient
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where one scenario runs, and the run's shared parts its observers use."""
+
+    namespace: str
+    workdir: Path
+    """The scenario's own folder; file channels get directories below it."""
+    sink: SinkClient
+    console: ConsoleLog | None
+    """The controller's stdout, when the suite launched the controller."""
+    user: ControllerUser | None
+    """The unprivileged user the controller runs as, if any."""
+
+
+def channel_observers(scope: Scope) -> list[Observer]:
+    return [
+        SinkObserver(scope.sink, scope.namespace),
+        FileChannels(scope.workdir, scope.user),
+        ConsoleObserver(scope.console, scope.namespace),
+    ]

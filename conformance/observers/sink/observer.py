@@ -1,0 +1,102 @@
+"""Webhook channels, seen through the recording sink: each channel gets a sink path of
+its own, scripted with the answers the scenario gives it, and every request to it,
+failed or not, is an event."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from conformance.observers.observation import SINK, ExternalEvent
+from conformance.observers.observer import Coverage, Seen
+from conformance.observers.sink.recording import SinkClient
+from conformance.scenarios import oracle
+from conformance.scenarios.model import ChannelSpec
+
+TYPE = "webhook"
+
+
+def sink_log(records: list[dict[str, Any]]) -> str:
+    """The requests a sink path received, one line each, for a failed scenario's diagnostics."""
+    return (
+        "\n".join(
+            f"{r['time']:.6f} {r['method']} -> {r['status']} "
+            f"Idempotency-Key={r['headers'].get('Idempotency-Key', '-')}"
+            for r in records
+        )
+        or "(no requests)"
+    )
+
+
+class SinkPaths:
+    """A scenario's paths on the sink, one per name (a channel, a companion notification)."""
+
+    def __init__(self, sink: SinkClient, namespace: str) -> None:
+        self.sink = sink
+        self._namespace = namespace
+        self.names: list[str] = []
+
+    def add(self, name: str) -> str:
+        """The path for ``name``, kept for diagnostics and clean-up."""
+        self.names.append(name)
+        return self.path(name)
+
+    def path(self, name: str) -> str:
+        return f"{self._namespace}/{name}"
+
+    def records(self, name: str) -> list[dict[str, Any]]:
+        return self.sink.records(self.path(name))
+
+    def diagnostics(self) -> dict[str, str]:
+        return {f"sink log for {name}": sink_log(self.records(name)) for name in self.names}
+
+    def release(self, keep: bool) -> None:
+        """Forget the paths, unless a failed scenario is kept for inspection."""
+        if keep:
+            return
+        for name in self.names:
+            with contextlib.suppress(OSError):
+                self.sink.forget(self.path(name))
+
+
+class SinkObserver:
+    """The ``Observer`` of a scenario's webhook channels."""
+
+    def __init__(self, sink: SinkClient, namespace: str) -> None:
+        self._paths = SinkPaths(sink, namespace)
+        self._channels: dict[str, ChannelSpec] = {}
+        self._seen: Seen | None = None
+
+    def provision(self, channel: ChannelSpec) -> dict[str, Any]:
+        if channel.type != TYPE:
+            return {}
+        path = self._paths.add(channel.name)
+        self._paths.sink.script(path, [step.as_sink_script() for step in channel.responses])
+        self._channels[channel.name] = channel
+        return {"url": self._paths.sink.hook_url(path), "timeout": f"{channel.timeout:g}s"}
+
+    def start(self) -> None:
+        """The sink records from the moment a path is scripted."""
+
+    def stop(self) -> Seen:
+        if self._seen is None:
+            events: list[ExternalEvent] = []
+            for name, channel in self._channels.items():
+                for index, record in enumerate(self._paths.records(name), start=1):
+                    delay = oracle.sink_step(channel, index).delay
+                    succeeded = 200 <= record["status"] < 300 and delay < channel.timeout
+                    detail = f"HTTP {record['status']}" + (f" after {delay:g}s" if delay else "")
+                    headers = {k.lower(): v for k, v in record["headers"].items()}
+                    key = headers.get("idempotency-key")
+                    events.append(ExternalEvent(name, record["time"], SINK, succeeded, detail, key))
+            self._seen = Seen(events=tuple(events))
+        return self._seen
+
+    def covers(self) -> dict[str, Coverage]:
+        return dict.fromkeys(self._channels, Coverage.EVERY_ATTEMPT)
+
+    def diagnostics(self) -> dict[str, str]:
+        return self._paths.diagnostics()
+
+    def release(self, keep: bool) -> None:
+        self._paths.release(keep)

@@ -1,0 +1,232 @@
+"""The session: in the process that runs pytest, set the run's environment up and tear it
+down, keep the run record as tests report, and write the reports at the end.
+
+Registered by ``conformance/suite/conftest.py``, so that collecting the suite, and nothing
+else, starts a cluster, a sink and a controller.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, cast
+
+import pytest
+
+from conformance.binding import preflight
+from conformance.binding.binding import Binding, BindingError
+from conformance.environment.run_environment import RunEnvironment, SetupError
+from conformance.environment.settings import DEFAULT_SCENARIOS
+from conformance.plugin import (
+    CONTEXT_KEY,
+    RESULT_PROPERTY,
+    SCENARIO_PROPERTY,
+    load_scenarios,
+    option,
+    settings_from,
+)
+from conformance.reports import certification, document, html_page, implementation, junit
+from conformance.scenarios.load import load
+
+
+@dataclass
+class TestRecord:
+    """One test's outcome as the run record keeps it."""
+
+    outcome: str = "passed"
+    features: list[str] | None = None
+    scenario: str | None = None
+    reason: str | None = None
+    """Why it was skipped."""
+    message: str | None = None
+    """The first line that says why it failed."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: value for name, value in vars(self).items() if value is not None}
+
+
+@dataclass
+class RunRecord:
+    """What the run's tests reported, for the report written at the end."""
+
+    started: float = field(default_factory=time.time)
+    tests: dict[str, TestRecord] = field(default_factory=dict)
+    """Node ID -> outcome."""
+    results: list[dict[str, Any]] = field(default_factory=list)
+    """Each run scenario's entry (``conformance.reports.record``)."""
+    reruns: int = 0
+
+
+class Session:
+    """Runs in the process that started pytest (the xdist controller, or the only process)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.environment: RunEnvironment | None = None
+        self.record = RunRecord()
+        self.report: dict[str, Any] | None = None
+        self.implementation: dict[str, str] = {}
+        self.binding: dict[str, Any] = {}
+        self.report_path: Path | None = None
+        self.html_path: Path | None = None
+        self.deviations: list[str] = []
+        self.core: list[str] = []
+        self._previous_sigterm: Any = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if self.config.option.collectonly:
+            return
+        try:
+            self._start()
+        except Exception as err:  # junitxml writes nothing for a session that never started
+            xmlpath = self.config.option.xmlpath
+            if xmlpath:
+                message = str(err) if isinstance(err, pytest.UsageError) else f"{type(err).__name__}: {err}"
+                suite_name = str(self.config.getini("junit_suite_name"))
+                junit.write_setup_error(Path(xmlpath), message, suite_name, time.time() - self.record.started)
+            raise
+
+    def _start(self) -> None:
+        scenarios = load_scenarios(self.config)
+        settings = settings_from(self.config)
+        try:
+            binding = Binding.load(settings.binding)
+            preflight.sample(binding, "preflight")  # template errors before set-up
+            described = option(self.config, "implementation")
+            self.implementation = implementation.load(
+                Path(described) if described else None, option(self.config, "implementation-version")
+            )
+        except (BindingError, implementation.ImplementationError) as err:
+            raise pytest.UsageError(str(err)) from err
+        self.binding = binding.declarations()
+        self.core = [s.name for s in load([DEFAULT_SCENARIOS]) if s.features == ("core",)]
+        self.deviations = certification.assess(
+            self.config, settings.tolerances, self.core, [s.name for s in scenarios], self.implementation
+        )
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+        self.environment = RunEnvironment(settings)
+        try:
+            context = self.environment.start()
+        except (SetupError, BindingError) as err:
+            self.environment = None
+            raise pytest.UsageError(str(err)) from err
+        self.config.stash[CONTEXT_KEY] = context
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        context = config.stash.get(CONTEXT_KEY, None)
+        if context is None:
+            return []
+        return [
+            f"conformance: Kubernetes {context.kubernetes_version} ({context.cluster_provider}), "
+            f"kubeconfig {context.kubeconfig}",
+            f"conformance: controller {context.controller}",
+            f"conformance: binding {context.binding}",
+        ]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        context = self.config.stash.get(CONTEXT_KEY, None)
+        if context is not None:
+            node.workerinput["nc_context"] = context.to_json()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if str(report.outcome) == "rerun":  # pytest-rerunfailures
+            self.record.reruns += 1
+            return
+        test = self.record.tests.setdefault(report.nodeid, TestRecord())
+        for name, value in report.user_properties:
+            if name == SCENARIO_PROPERTY:
+                test.features = cast(dict[str, Any], value)["features"]
+                test.scenario = cast(dict[str, Any], value)["name"]
+        if report.when == "call" or not report.passed:  # set-up and clean-up count when they fail or skip
+            test.outcome = report.outcome
+            if report.skipped and isinstance(report.longrepr, tuple):
+                test.reason = report.longrepr[2].removeprefix("Skipped: ")
+            if report.failed:
+                test.message = failure_message(report)
+        if report.when == "call":
+            self.record.results += [
+                cast(dict[str, Any], value)
+                for name, value in report.user_properties
+                if name == RESULT_PROPERTY
+            ]
+
+    @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file, so clean-up errors are in it
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        environment, self.environment = self.environment, None
+        if environment is None:
+            return
+        directory = Path(option(self.config, "report-dir"))
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            if environment.controller is not None:
+                (directory / "controller.log").write_text(environment.controller_log_tail(100000))
+        finally:
+            try:
+                environment.stop()
+            except Exception as err:
+                self._environment_error(session, f"The run's environment could not be cleaned up: {err}")
+            if self._previous_sigterm is not None:
+                signal.signal(signal.SIGTERM, self._previous_sigterm)
+        self.report = document.build(
+            environment.context,
+            self.record.results,
+            {node: test.as_dict() for node, test in self.record.tests.items()},
+            self.record.started,
+            time.time(),
+            environment.details,
+            implementation=self.implementation,
+            mode=certification.mode(
+                bool(option(self.config, "certify")),
+                self.deviations,
+                self.core,
+                [t.scenario for t in self.record.tests.values() if t.scenario is not None],
+                self.record.reruns,
+            ),
+            binding=self.binding,
+            invocation={
+                "dir": str(self.config.invocation_params.dir),
+                "python": sys.executable,
+                "args": list(self.config.invocation_params.args),
+            },
+        )
+        try:
+            self.report_path = document.write(self.report, directory)
+        except document.ReportError as err:  # a bug of the suite's, which must not pass for a success
+            self._environment_error(session, str(err))
+            self.report = None
+            return
+        self.html_path = html_page.write(self.report, directory)
+
+    def _environment_error(self, session: pytest.Session, message: str) -> None:
+        self.config.hook.pytest_runtest_logreport(report=junit.environment_error(message))
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.report is None:
+            return
+        terminalreporter.section("notification conformance")
+        for line in document.summary_lines(self.report):
+            terminalreporter.write_line(line)
+        terminalreporter.write_line(f"report: {self.report_path}")
+        terminalreporter.write_line(f"html: {self.html_path}")
+
+
+def failure_message(test_report: pytest.TestReport) -> str:
+    """The first line that says why a test failed."""
+    crash = getattr(test_report.longrepr, "reprcrash", None)
+    text = crash.message if crash is not None else test_report.longreprtext
+    lines = [line.strip().removeprefix("Failed: ") for line in str(text).splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith(":"):  # "scenario 'x' violated the contract:" + the first
+        return f"{lines[0]} {lines[1]}"[:500]
+    return lines[0][:500] if lines else ""
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM cleans up like Ctrl-C does."""
+    raise KeyboardInterrupt
