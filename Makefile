@@ -72,10 +72,10 @@ node-image: assets docker-engine
 ## The CI gate: the suite against the reference controller deployed from deploy/ in a kind cluster
 ## (2 replicas); disruptive scenarios restart its pods. kind and kustomize come from kube-tools,
 ## kubectl from the node image's build.
-## A restart in the cluster deletes both pods and waits for new ones: 5 to 7 s here, past a 2 s
+## A restart in the cluster deletes both pods and waits for new ones: 5 to 11 s here, past a 2 s
 ## backoff window, so upper bounds forgive KIND_SLACK in this gate (lower bounds stay as strict).
 KIND_POD_SELECTOR := notification-system/app.kubernetes.io/name=notification-controller
-KIND_SLACK ?= 10s
+KIND_SLACK ?= 15s
 conformance-kind: kube-tools assets docker-engine
 	$(ENGINE) $(MAKE) --no-print-directory kind-gate
 
