@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: all venv assets browser conformance certify test lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert bench docker-engine node-image kind-gate
+.PHONY: all venv assets browser conformance certify test unit lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert certify-strict bench docker-engine node-image kind-gate
 
 all: test
 
@@ -94,6 +94,14 @@ certify-alert: assets
 		--implementation examples/alert_controller/implementation.yaml --report-dir reports/alerting \
 		--implementation-version "$$(git describe --tags --always --dirty 2>/dev/null || echo unknown)" $(PYTEST_ARGS)
 
+## Certify a third implementation, examples/strict_controller, whose API has strict limits, through its
+## binding: reports in reports/strict/.
+certify-strict: assets
+	$(BIN)/notification-conformance certify --workers $(WORKERS) --binding fixtures/bindings/strict \
+		--controller-cmd '{python} -m examples.strict_controller --kubeconfig {kubeconfig}' \
+		--implementation examples/strict_controller/implementation.yaml --report-dir reports/strict \
+		--implementation-version "$$(git describe --tags --always --dirty 2>/dev/null || echo unknown)" $(PYTEST_ARGS)
+
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@rm -f $(VENV)/.bench-* && touch $@
@@ -105,6 +113,10 @@ bench: assets $(BENCH_STAMP)
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
 test: assets kube-tools browser docker-engine lint typecheck
 	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+## The tests that need no cluster (about 30 s): pure logic, the sink on loopback, reports in chromium.
+unit: venv browser
+	$(BIN)/pytest tests/unit -n 4 -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

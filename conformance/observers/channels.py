@@ -3,7 +3,8 @@ is a new observer here, and the run does not change."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.observers.console import ConsoleLog, ConsoleObserver
@@ -25,11 +26,16 @@ class Scope:
     """The controller's stdout, when the suite launched the controller."""
     user: ControllerUser | None
     """The unprivileged user the controller runs as, if any."""
+    subject: str = ""
+    body: str = ""
+    """The notification's subject and body, which its console delivery lines hold."""
+    tokens: Mapping[str, str] = field(default_factory=dict)
+    """Webhook channel -> the bearer token its requests must carry (its Secret's value)."""
 
 
 def channel_observers(scope: Scope) -> list[Observer]:
     return [
-        SinkObserver(scope.sink, scope.namespace),
+        SinkObserver(scope.sink, scope.namespace, scope.tokens),
         FileChannels(scope.workdir, scope.user),
-        ConsoleObserver(scope.console, scope.namespace),
+        ConsoleObserver(scope.console, scope.subject, scope.body),
     ]

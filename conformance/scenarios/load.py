@@ -19,6 +19,7 @@ from conformance.scenarios.model import (
     CHANNEL_TYPES,
     FLAGS,
     PHASES,
+    SECRETS,
     Actions,
     ChannelSpec,
     RetryPolicy,
@@ -50,7 +51,12 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
             for step in hook.get("respond", [{"status": 200}])
         )
         timeout = durations.parse(hook.get("timeout", "5s"))
-        return ChannelSpec(name, kind, responses=steps, timeout=timeout)
+        secret = hook.get("secret")
+        if secret is not None and secret not in SECRETS:
+            raise ValueError(
+                f"channel {name!r} has webhook.secret {secret!r}; use one of {', '.join(SECRETS)}"
+            )
+        return ChannelSpec(name, kind, responses=steps, timeout=timeout, secret=secret)
     return ChannelSpec(name, kind)
 
 

@@ -14,6 +14,10 @@ from conformance.contract import durations
 CHANNEL_TYPES = ("console", "file", "webhook")
 PHASES = ("Sent", "PartiallySent", "Failed")
 FLAGS = ("slow", "disruptive", "serial", "provisional")
+SECRET_PRESENT, SECRET_MISSING, SECRET_MISSING_KEY = "present", "missing", "missing-key"
+SECRETS = (SECRET_PRESENT, SECRET_MISSING, SECRET_MISSING_KEY)
+"""What the suite creates for a webhook's ``secretRef``: the Secret with its key, nothing, or
+the Secret without the key."""
 
 
 class ScenarioError(ValueError):
@@ -66,6 +70,8 @@ class ChannelSpec:
     writable: bool = True
     responses: tuple[SinkStep, ...] = (SinkStep(),)
     timeout: float = 5.0
+    secret: str | None = None
+    """A webhook with a ``secretRef``: whether its Secret and key exist (one of SECRETS)."""
 
 
 @dataclass(frozen=True)

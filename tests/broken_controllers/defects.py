@@ -68,24 +68,26 @@ class RedeliverSucceeded(Reconciler):
 
 
 def _with_policy(obj: Object | None, **changes: Any) -> Object | None:
-    if obj is not None:
-        obj["spec"]["retryPolicy"].update(changes)
-    return obj
+    """A copy of ``obj`` with a changed retry policy: the cache's own object stays as it is."""
+    if obj is None:
+        return None
+    spec = obj["spec"]
+    return {**obj, "spec": {**spec, "retryPolicy": {**spec["retryPolicy"], **changes}}}
 
 
 class OneAttemptTooMany(Reconciler):
     """Off by one: makes maxAttempts + 1 attempts."""
 
-    def read(self, key: str) -> Object | None:
-        obj = super().read(key)
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        obj = super().read(key, fresh=fresh)
         return _with_policy(obj, maxAttempts=obj["spec"]["retryPolicy"]["maxAttempts"] + 1) if obj else None
 
 
 class IgnoresMaxBackoff(Reconciler):
     """Never caps the backoff."""
 
-    def read(self, key: str) -> Object | None:
-        return _with_policy(super().read(key), maxBackoff="24h")
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        return _with_policy(super().read(key, fresh=fresh), maxBackoff="24h")
 
 
 class WrongTerminalPhase(Reconciler):
@@ -110,7 +112,7 @@ class MiscountsAttempts(Reconciler):
 class _WholeSecondAttempt(Attempt):
     def record(self) -> Object:
         record = super().record()
-        record["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started))
+        record["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.at))
         return record
 
 
@@ -119,9 +121,7 @@ class WholeSecondTimestamps(Reconciler):
 
     def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
         result = super().attempt(obj, channel, number)
-        return _WholeSecondAttempt(
-            result.channel, result.number, result.started, result.duration, result.error
-        )
+        return _WholeSecondAttempt(result.channel, result.number, result.at, result.duration, result.error)
 
 
 class PostdatesAttempts(Reconciler):
@@ -129,7 +129,7 @@ class PostdatesAttempts(Reconciler):
 
     def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
         result = super().attempt(obj, channel, number)
-        return Attempt(result.channel, result.number, result.started + 0.5, result.duration, result.error)
+        return Attempt(result.channel, result.number, result.at + 0.5, result.duration, result.error)
 
 
 class NumbersAcrossChannels(Reconciler):
@@ -138,7 +138,7 @@ class NumbersAcrossChannels(Reconciler):
     def deliver(self, obj: Object, due: list[plan.ChannelState]) -> list[Attempt]:
         total = len((obj.get("status") or {}).get("deliveryAttempts") or [])
         return [
-            Attempt(a.channel, total + index + 1, a.started, a.duration, a.error)
+            Attempt(a.channel, total + index + 1, a.at, a.duration, a.error)
             for index, a in enumerate(super().deliver(obj, due))
         ]
 
@@ -210,8 +210,8 @@ class DeliversAfterDelete(Reconciler):
         super().__init__(*args, **kwargs)
         self.copies: dict[str, Object] = {}
 
-    def read(self, key: str) -> Object | None:
-        obj = super().read(key)
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        obj = super().read(key, fresh=fresh)
         if obj is None:
             return self.copies.get(key)
         self.copies[key] = obj
@@ -354,3 +354,96 @@ class SerialDeliveries(Reconciler):
 
 
 DEFECTS["serial-deliveries"] = SerialDeliveries
+
+
+class LateTerminalPhase(Reconciler):
+    """Records the last owed attempt with the phase Retrying, and writes the terminal phase only
+    one backoff later, though no channel was owed another attempt."""
+
+    def next_status(self, obj: Object, attempts: list[Attempt]) -> Object:
+        status = super().next_status(obj, attempts)
+        if attempts and status["phase"] in api.TERMINAL_PHASES:
+            status["phase"] = api.RETRYING
+            status.pop("completionTime", None)
+            status["conditions"] = [self.ready_condition(obj, obj.get("status") or {}, api.RETRYING)]
+        return status
+
+    def reconcile(self, key: str) -> float | None:
+        obj = self.read(key)
+        status = (obj or {}).get("status") or {}
+        if obj is None or status.get("phase") != api.RETRYING:
+            return super().reconcile(key)
+        states = plan.channel_states(obj["spec"], status)
+        if not all(s.settled for s in states):
+            return super().reconcile(key)
+        last = max(s.last_attempt or 0.0 for s in states)
+        wait = last + plan.nominal_backoff(obj["spec"]["retryPolicy"], max(s.attempts for s in states))
+        if wait > time.time():
+            return wait - time.time()
+        self.write_status(key, obj, [])
+        return None
+
+
+class WholeSecondEarlyRetries(WholeSecondTimestamps):
+    """Whole-second timestamps (declared so in its binding), and every retry half a second early."""
+
+    def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
+        return super().due_channels(states, now + 0.5)
+
+    def requeue_after(self, states: list[plan.ChannelState], now: float) -> float | None:
+        return super().requeue_after(states, now + 0.5)
+
+
+class WideJitter(Reconciler):
+    """Draws each retry's jitter from a range 1.5 times as wide as the declared one."""
+
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        obj = super().read(key, fresh=fresh)
+        if obj is None:
+            return None
+        return _with_policy(obj, jitterPercent=obj["spec"]["retryPolicy"].get("jitterPercent", 0) * 1.5)
+
+
+class LeaksToken(Reconciler):
+    """Writes a webhook's bearer token into the error of a failed attempt."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        ref = channel.get("webhook", {}).get("secretRef")
+        if result.error is None or ref is None:
+            return result
+        token = self.channels.credentials(obj["metadata"]["namespace"], ref)
+        error = DeliveryError(f"{result.error} (sent with Bearer {token})", result.error.retryable)
+        return Attempt(result.channel, result.number, result.at, result.duration, error)
+
+
+class SendsNoToken(Reconciler):
+    """Ignores a webhook's secretRef: its requests carry no Authorization header."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        hook = channel.get("webhook") or {}
+        if "secretRef" in hook:
+            channel = {**channel, "webhook": {k: v for k, v in hook.items() if k != "secretRef"}}
+        return super().attempt(obj, channel, number)
+
+
+class PostsTwice(Reconciler):
+    """Sends every successful webhook delivery a second time, and records one attempt."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        if channel["type"] == "webhook" and result.error is None:
+            super().attempt(obj, channel, number)
+        return result
+
+
+DEFECTS.update(
+    {
+        "late-terminal-phase": LateTerminalPhase,
+        "whole-second-early-retries": WholeSecondEarlyRetries,
+        "wide-jitter": WideJitter,
+        "leaks-token": LeaksToken,
+        "sends-no-token": SendsNoToken,
+        "posts-twice": PostsTwice,
+    }
+)
