@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: all venv assets browser conformance certify test lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert certify-strict bench
+.PHONY: all venv assets browser conformance certify test unit lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert certify-strict bench
 
 all: test
 
@@ -89,6 +89,10 @@ bench: assets $(BENCH_STAMP)
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
 test: assets kube-tools browser lint typecheck
 	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+## The tests that need no cluster (about 30 s): pure logic, the sink on loopback, reports in chromium.
+unit: venv browser
+	$(BIN)/pytest tests/unit -n 4 -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -329,27 +329,20 @@ def fidelity_miss(scale: dict[str, Any], machine: dict[str, Any]) -> list[str]:
     if share > 0.6:
         text += (
             "The controller and the API server cannot keep up: each retry round of the reference costs a "
-            "live GET, a status PUT and, after its own write, another GET that only requeues (section 3), "
-            "and the API server spends more CPU on them than the controller. "
+            "status PUT (its reads come from the informer's cache, section 3), and the API server spends "
+            "more CPU on it and on the watches than the controller. "
         )
     else:
         text += (
             "That is not enough to explain the lateness by their own demand: every step of a retry (the "
-            "queue's timer, a worker, the GET, a delivery thread, the PUT) must also win a core from the "
+            "queue's timer, a worker, a delivery thread, the PUT) must also win a core from the "
             f"other users' processes ({machine['othersBusyFraction']:.0%} of the machine during this run). "
         )
-    remedies = (
-        "serving the reconcile's read from the informer's cache (the watch already delivers every "
-        "version), which removes two of the three API requests per round and with them most of the API "
-        "server's CPU, and more concurrent deliveries than the 8 workers"
+    text += (
+        "What would close the gap: first a machine not shared with other test runs (a re-run on one "
+        "tells how much is left); then fewer API requests per round (a status patch of the new attempts "
+        "only, Events only on terminal phases)."
     )
-    if share > 0.6:
-        text += f"What would close the gap: {remedies}; then a machine not shared with other test runs."
-    else:
-        text += (
-            "What would close the gap: first a machine not shared with other test runs (a re-run on one "
-            f"tells how much is left); then {remedies}."
-        )
     return [text, ""]
 
 
@@ -398,10 +391,11 @@ def fidelity_section(scale: dict[str, Any], machine: dict[str, Any], figures: di
         "",
         f"The suite's own measurement error, sink receive time minus the attempt time in status, over "
         f"{offset['count']} webhook attempts: p50 {offset['p50']} ms, p99 {offset['p99']} ms, max "
-        f"{offset['max']} ms (min {offset['min']} ms). It covers the controller's own time from stamping an "
-        "attempt to sending it and the loopback hop: the sink stamps each request with the kernel's "
-        "receive time (SO_TIMESTAMPNS), so a handler thread waiting for a core does not count; the "
-        "suite forgives "
+        f"{offset['max']} ms (min {offset['min']} ms). The reference dates an attempt once its request was "
+        "written to the socket, and the sink stamps each request with the kernel's receive time of its "
+        "first bytes (SO_TIMESTAMPNS, so a handler thread waiting for a core does not count): the "
+        "difference is at most zero, and as negative as the controller's delay between writing and "
+        "stamping; a gap on the sink's clock is never shorter than the one in status. The suite forgives "
         "50 ms below a gap's lower bound (`--nc-epsilon`), and compares status with outside observations "
         "within 250 ms.",
         "",

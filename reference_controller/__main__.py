@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -17,18 +18,22 @@ from prometheus_client import disable_created_metrics
 
 from reference_controller import logs
 from reference_controller.channels import Channels
+from reference_controller.controller import Controller, Gate
 from reference_controller.credentials import SecretReader
 from reference_controller.endpoints import BindAddressError, Endpoints, parse_bind_address
 from reference_controller.events import EventRecorder
 from reference_controller.fileroot import DEFAULT_FILE_ROOT, FileRoot
 from reference_controller.informer import Informer
 from reference_controller.leaderelection import LeaderElector, Timing
-from reference_controller.manager import Gate, Manager
 from reference_controller.metrics import Metrics
 from reference_controller.reconciler import Reconciler
 from reference_controller.timefmt import parse_duration
 
 log = logging.getLogger("reference_controller")
+
+DEFAULT_WORKERS = 64
+"""Enough that retries falling due together at a few hundred notifications in flight do not wait
+for a worker: a worker mostly waits, for a webhook's answer or the status write."""
 
 
 def duration(text: str) -> float:
@@ -46,7 +51,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--kubeconfig", help="kubeconfig file; in-cluster configuration when omitted")
     parser.add_argument("--context", help="kubeconfig context to use")
     parser.add_argument("--namespace", help="watch only this namespace (default: all)")
-    parser.add_argument("--workers", type=int, default=8, help="concurrent reconciles (default 8)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"concurrent reconciles (default {DEFAULT_WORKERS})",
+    )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.add_argument(
         "--file-root",
@@ -88,11 +98,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def api_client_from(args: argparse.Namespace) -> client.ApiClient:
+    """A client with a keep-alive connection for every worker, the informer and the elector:
+    a request beyond the pool's size would pay a new TLS handshake."""
+    configuration = client.Configuration()
     if args.kubeconfig:
-        config.load_kube_config(config_file=args.kubeconfig, context=args.context)
+        config.load_kube_config(
+            config_file=args.kubeconfig, context=args.context, client_configuration=configuration
+        )
     else:
-        config.load_incluster_config()
-    return client.ApiClient()
+        config.load_incluster_config(client_configuration=configuration)
+    configuration.connection_pool_maxsize = args.workers + 4
+    return client.ApiClient(configuration)
 
 
 def run(reconciler_type: type[Reconciler], argv: Sequence[str] | None = None) -> int:
@@ -118,14 +134,15 @@ def run(reconciler_type: type[Reconciler], argv: Sequence[str] | None = None) ->
     disable_created_metrics()  # type: ignore[no-untyped-call]  # one series per counter, as in Go
     core = client.CoreV1Api(api_client)
     metrics = Metrics()
+    events = EventRecorder(core, identity)
     reconciler = reconciler_type(
         client.CustomObjectsApi(api_client),
         channels=Channels(FileRoot(args.file_root), SecretReader(core).value),
         metrics=metrics,
-        events=EventRecorder(core, identity),
+        events=events,
     )
     gate = Gate(not args.leader_elect)
-    manager = Manager(reconciler, Informer, args.workers, args.namespace, gate)
+    controller = Controller(reconciler, Informer, args.workers, args.namespace, gate)
     elector = None
     if args.leader_elect:
         elector = LeaderElector(
@@ -140,14 +157,14 @@ def run(reconciler_type: type[Reconciler], argv: Sequence[str] | None = None) ->
     else:
         metrics.leader.set(1)
     try:
-        endpoints = Endpoints(address, metrics, manager.ready).start() if address else None
+        endpoints = Endpoints(address, metrics, controller.ready).start() if address else None
     except OSError as err:
         print(f"error: cannot serve metrics on {args.metrics_bind_address}: {err}", file=sys.stderr)
         return 2
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    manager.start()
+    controller.start()
     if elector is not None:
         elector.start()
     log.info(
@@ -156,9 +173,12 @@ def run(reconciler_type: type[Reconciler], argv: Sequence[str] | None = None) ->
     )
     stopping.wait()
     log.info("shutting down")
-    finished = manager.stop(args.shutdown_grace)
+    deadline = time.monotonic() + args.shutdown_grace
+    finished = controller.stop(args.shutdown_grace)
     if not finished:
         log.warning("in-flight reconciles did not finish in time", extra={"grace": args.shutdown_grace})
+    if not events.flush(max(deadline - time.monotonic(), 0.0)):
+        log.warning("some events were not sent in time", extra={"grace": args.shutdown_grace})
     if elector is not None:
         elector.stop()
     if endpoints is not None:

@@ -1,6 +1,10 @@
 """Delivery to console, file and webhook channels.
 
-Each channel raises ``DeliveryError`` on failure, saying whether a retry can help.
+Each channel returns the moment its delivery went out (the webhook's request written to
+the socket, the console line flushed, the file in place), or raises ``DeliveryError`` on
+failure, saying whether a retry can help and when the request went out, if it did.
+Dating an attempt from that moment, not from before a connection was taken or made,
+keeps every gap the receiver sees at least as long as the one the controller scheduled.
 File-system errors such as a read-only directory are retryable: the volume may be
 remounted or fixed by an operator, and the retry policy bounds the cost. A file
 directory that leads outside the file root is not: no retry makes it safe.
@@ -26,14 +30,53 @@ from reference_controller.fileroot import Escape, FileRoot
 from reference_controller.timefmt import parse_duration
 
 _stdout_lock = threading.Lock()
-_http = urllib3.PoolManager(retries=False, maxsize=16)
 
 
 class DeliveryError(Exception):
-    def __init__(self, message: str, retryable: bool = True, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        sent: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.sent = sent
+        """When the request went out, if it did before the failure."""
+
+
+_sent = threading.local()
+"""When this thread's last webhook request was written, set by the connections below."""
+
+
+class _StampedHTTPConnection(urllib3.connection.HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)
+        _sent.at = time.time()
+
+
+class _StampedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        super().request(*args, **kwargs)
+        _sent.at = time.time()
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _StampedHTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _StampedHTTPSConnection
+
+
+def webhook_pool(connections: int) -> urllib3.PoolManager:
+    """Keep-alive connections, up to ``connections`` per receiver, whose requests record when
+    they were written; no retries: every send is an attempt of its own."""
+    manager = urllib3.PoolManager(retries=False, maxsize=connections)
+    manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+    return manager
 
 
 MAX_RETRY_AFTER = 86400.0
@@ -102,20 +145,23 @@ Credentials = Callable[[str, Object], str]
 class Channels:
     """Delivers one attempt to a channel of any type."""
 
-    def __init__(self, file_root: FileRoot, credentials: Credentials) -> None:
+    def __init__(self, file_root: FileRoot, credentials: Credentials, connections: int = 64) -> None:
         self.file_root = file_root
         self.credentials = credentials
+        self.http = webhook_pool(connections)
 
-    def deliver(self, delivery: Delivery) -> None:
+    def deliver(self, delivery: Delivery) -> float:
+        """Deliver one attempt; the time it went out."""
         kind = delivery.channel["type"]
         if kind == "console":
             _console(delivery)
         elif kind == "file":
             self._file(delivery)
         elif kind == "webhook":
-            self._webhook(delivery)
+            return self._webhook(delivery)
         else:
             raise DeliveryError(f"unknown channel type {kind!r}", retryable=False)
+        return time.time()
 
     def _file(self, delivery: Delivery) -> None:
         directory = delivery.channel["file"]["directory"]
@@ -126,7 +172,7 @@ class Channels:
         except OSError as err:
             raise DeliveryError(f"writing to {directory}: {err.strerror or err}") from err
 
-    def _webhook(self, delivery: Delivery) -> None:
+    def _webhook(self, delivery: Delivery) -> float:
         ref = delivery.channel["webhook"].get("secretRef")
         token = None
         if ref is not None:
@@ -134,7 +180,7 @@ class Channels:
                 token = self.credentials(delivery.namespace, ref)
             except CredentialError as err:
                 raise DeliveryError(str(err)) from None
-        _webhook(delivery, token)
+        return _webhook(self.http, delivery, token)
 
 
 def _console(delivery: Delivery) -> None:
@@ -144,7 +190,7 @@ def _console(delivery: Delivery) -> None:
         sys.stdout.flush()
 
 
-def _webhook(delivery: Delivery, token: str | None) -> None:
+def _webhook(http: urllib3.PoolManager, delivery: Delivery, token: str | None) -> float:
     settings = delivery.channel["webhook"]
     timeout = parse_duration(settings.get("timeout", "5s"))
     headers = {
@@ -154,8 +200,9 @@ def _webhook(delivery: Delivery, token: str | None) -> None:
     }
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
+    _sent.at = None
     try:
-        response = _http.request(
+        response = http.request(
             "POST",
             settings["url"],
             body=json.dumps(delivery.payload()).encode(),
@@ -163,9 +210,10 @@ def _webhook(delivery: Delivery, token: str | None) -> None:
             timeout=urllib3.Timeout(total=timeout),
         )
     except urllib3.exceptions.HTTPError as err:
-        raise DeliveryError(f"POST {settings['url']}: {err}") from err
+        raise DeliveryError(f"POST {settings['url']}: {err}", sent=_sent.at) from err
+    sent: float = _sent.at
     if 200 <= response.status < 300:
-        return
+        return sent
     retryable = response.status >= 500 or response.status in (408, 429)
     wait = retry_after_seconds(response.headers.get("Retry-After")) if response.status in (429, 503) else None
-    raise DeliveryError(f"POST {settings['url']}: HTTP {response.status}", retryable, wait)
+    raise DeliveryError(f"POST {settings['url']}: HTTP {response.status}", retryable, wait, sent)

@@ -2,14 +2,19 @@
 
 One Event per phase change, named after the notification, its uid and the phase: a
 change reported again (after a crash, or a re-write on conflict) patches the same
-Event instead of adding another one.
+Event instead of adding another one. Events are sent in the background, as client-go's
+recorder does, so that a worker does not wait for them before its next reconcile; one
+notification's Events go out in order, through one of a few lanes.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import threading
 import time
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from kubernetes import client
@@ -24,6 +29,7 @@ log = logging.getLogger(__name__)
 COMPONENT = "notification-controller"
 WARNING_PHASES = frozenset({api.PARTIALLY_SENT, api.FAILED})
 REQUEST_TIMEOUT = 5.0
+LANES = 4
 
 
 def event_name(obj: Object, phase: str) -> str:
@@ -50,9 +56,30 @@ class EventRecorder:
     def __init__(self, core: client.CoreV1Api, instance: str = "") -> None:
         self._core: Any = core  # the Event body is a plain dict, as the API spells it
         self._instance = instance or socket.gethostname()
+        self._lanes = [ThreadPoolExecutor(1, thread_name_prefix=f"events-{i}") for i in range(LANES)]
+        self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
 
     def phase_changed(self, obj: Object, status: Object) -> None:
-        """Report that ``obj`` entered ``status['phase']``; failures are logged, never raised."""
+        """Report that ``obj`` entered ``status['phase']``, in the background."""
+        lane = self._lanes[zlib.crc32(obj["metadata"]["uid"].encode()) % LANES]
+        future = lane.submit(self._record, obj, status)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._finished)
+
+    def _finished(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the Events not yet sent; True when all went out."""
+        with self._lock:
+            pending = set(self._pending)
+        return not wait(pending, timeout).not_done
+
+    def _record(self, obj: Object, status: Object) -> None:
+        """Send one Event; failures are logged, never raised."""
         meta = obj["metadata"]
         phase = status["phase"]
         now = format_time(time.time())

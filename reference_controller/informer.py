@@ -1,5 +1,8 @@
 """List, then watch with bookmarks; relist on 410 Gone; reconnect when the API server goes away.
 
+Every object seen is kept in a ``Store`` before anyone is told about it, so a reconcile
+reads the version that woke it, or a newer one, without asking the API server.
+
 The official client's ``watch.Watch`` does not track resourceVersion from bookmark
 events and gives up after one 410, so the stream is read here directly.
 """
@@ -18,6 +21,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
 from reference_controller.api import GROUP, PLURAL, VERSION, key_of
+from reference_controller.cache import Store
 
 log = logging.getLogger(__name__)
 
@@ -30,18 +34,20 @@ class Expired(Exception):
 
 
 class Informer:
-    """Tells ``on_change`` about every object that was added, changed or deleted."""
+    """Keeps ``store`` up to date and tells ``on_change`` about every object that was added,
+    changed or deleted."""
 
     def __init__(
         self,
         api: client.CustomObjectsApi,
         on_change: Callable[[str], None],
         namespace: str | None = None,
+        store: Store | None = None,
     ) -> None:
         self._api = api
         self._on_change = on_change
         self._namespace = namespace
-        self._known: dict[str, str] = {}
+        self.store = store or Store()
         self._stop = threading.Event()
         self.synced = threading.Event()
         self._response: urllib3.BaseHTTPResponse | None = None
@@ -80,13 +86,14 @@ class Informer:
 
     def _relist(self) -> str:
         listing = self._call()
-        current = {key_of(obj): obj["metadata"]["resourceVersion"] for obj in listing["items"]}
-        for key in set(self._known) - set(current):
+        known = self.store.versions()
+        current = {key_of(obj): obj for obj in listing["items"]}
+        self.store.replace(current)
+        for key in set(known) - set(current):
             self._on_change(key)
-        for key, version in current.items():
-            if self._known.get(key) != version:
+        for key, obj in current.items():
+            if known.get(key) != obj["metadata"]["resourceVersion"]:
                 self._on_change(key)
-        self._known = current
         self.synced.set()
         return str(listing["metadata"]["resourceVersion"])
 
@@ -111,9 +118,9 @@ class Informer:
                     continue
                 key = key_of(obj)
                 if kind == "DELETED":
-                    self._known.pop(key, None)
+                    self.store.delete(key)
                 else:
-                    self._known[key] = resource_version
+                    self.store.update(key, obj)
                 self._on_change(key)
         finally:
             self._response = None

@@ -1,10 +1,12 @@
 """``reconcile(key) -> requeue_after``: level-triggered and idempotent.
 
-1. Read the object; a terminal phase means nothing to do.
+1. Read the object from the informer's cache (never older than this controller's own
+   last write of it); a terminal phase means nothing to do.
 2. From status alone, find the channels that are due; none due: requeue for the earliest.
-3. Deliver every due channel concurrently, collecting attempt records in memory.
-4. Write status once, conditional on the resourceVersion read; on conflict re-read and
-   write again, never deliver again.
+3. Deliver every due channel concurrently, collecting attempt records in memory; each
+   attempt is dated when it went out (its request written), and the next is due from there.
+4. Write status once, conditional on the resourceVersion read; on conflict re-read from the
+   API server and write again, never deliver again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from kubernetes.client.exceptions import ApiException
 
 from reference_controller import api, plan
 from reference_controller.api import Object
+from reference_controller.cache import IncomparableVersions, MutationCache, Store
 from reference_controller.channels import Channels, Delivery, DeliveryError
 from reference_controller.credentials import SecretReader
 from reference_controller.events import EventRecorder
@@ -43,15 +46,17 @@ UNAVAILABLE = frozenset({429, 500, 502, 503, 504})
 class Attempt:
     channel: str
     number: int
-    started: float
+    at: float
+    """When the attempt went out: its request written, its line printed, its file in place."""
     duration: float
+    """From ``at`` to the answer, or to the failure."""
     error: DeliveryError | None
 
     def record(self) -> Object:
         record: Object = {
             "channel": self.channel,
             "attempt": self.number,
-            "timestamp": format_time(self.started),
+            "timestamp": format_time(self.at),
             "outcome": api.SUCCESS if self.error is None else api.FAILURE,
             "durationSeconds": round(self.duration, 6),
         }
@@ -67,7 +72,7 @@ class Reconciler:
     def __init__(
         self,
         api_client: client.CustomObjectsApi,
-        max_parallel_deliveries: int = 16,
+        max_parallel_deliveries: int = 64,
         *,
         channels: Channels | None = None,
         metrics: Metrics | None = None,
@@ -78,6 +83,7 @@ class Reconciler:
         self.channels = channels or Channels(FileRoot(DEFAULT_FILE_ROOT), SecretReader(core).value)
         self.metrics = metrics or Metrics()
         self.events = events or EventRecorder(core)
+        self.cache = MutationCache(Store())
         self.pool = ThreadPoolExecutor(max_parallel_deliveries, thread_name_prefix="deliver")
         self.rng = random.Random()
 
@@ -104,7 +110,14 @@ class Reconciler:
         pending = [s.next_due for s in states if s.next_due is not None]
         return max(min(pending) - now, 0.0) if pending else None
 
-    def read(self, key: str) -> Object | None:
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        """The object from the cache, or from the API server when ``fresh`` (the cache was found
+        stale) or when its resourceVersions cannot be compared. Never modify what it returns."""
+        if not fresh:
+            try:
+                return self.cache.get(key)
+            except IncomparableVersions:
+                pass
         namespace, name = key.split("/", 1)
         try:
             obj = cast(
@@ -134,12 +147,12 @@ class Reconciler:
         started = time.time()
         error: DeliveryError | None = None
         try:
-            self.channels.deliver(delivery)
+            at = self.channels.deliver(delivery)
         except DeliveryError as err:
-            error = err
+            error, at = err, err.sent if err.sent is not None else started
         except Exception as err:  # a channel's bug must not discard the round's other deliveries
-            error = DeliveryError(f"unexpected {type(err).__name__}: {err}")
-        duration = time.time() - started
+            error, at = DeliveryError(f"unexpected {type(err).__name__}: {err}"), started
+        duration = max(time.time() - at, 0.0)
         outcome = SUCCESS if error is None else RETRYABLE_FAILURE if error.retryable else PERMANENT_FAILURE
         self.metrics.attempts.labels(channel["type"], outcome).inc()
         log.log(
@@ -155,7 +168,7 @@ class Reconciler:
                 "error": str(error) if error else None,
             },
         )
-        return Attempt(channel["name"], number, started, duration, error)
+        return Attempt(channel["name"], number, at, duration, error)
 
     def write_status(self, key: str, obj: Object, attempts: list[Attempt]) -> Object | None:
         """Record a round's attempts in one write; on a conflict, or while the API server is
@@ -165,7 +178,7 @@ class Reconciler:
         while time.monotonic() < deadline:
             try:
                 if stale:
-                    fresh = self.read(key)
+                    fresh = self.read(key, fresh=True)
                     if fresh is None:
                         return None
                     obj = fresh
@@ -186,6 +199,7 @@ class Reconciler:
                 log.warning("status write failed; retrying", extra={"notification": key, "error": str(err)})
                 time.sleep(WRITE_RETRY_DELAY)
             else:
+                self.cache.mutated(key, written)
                 self.written(obj, written, attempts)
                 return written
             stale = True

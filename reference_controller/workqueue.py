@@ -1,7 +1,11 @@
-"""A de-duplicating work queue with delayed re-adds, after client-go's workqueue.
+"""A rate-limiting work queue, after client-go's ``util/workqueue``.
 
 A key is in the queue at most once, is handed to one worker at a time, and a key
-added while it is being processed is queued again when that worker is done.
+added while it is being processed is queued again when that worker calls ``done``.
+``add_after`` re-adds a key later (an earlier pending delay wins). The per-key
+error backoff lives here too, as in client-go: ``add_rate_limited`` re-adds a key
+after a delay that doubles with every failure, ``num_requeues`` says how many
+failures it counts, and ``forget`` clears that count once the key succeeded.
 """
 
 from __future__ import annotations
@@ -16,8 +20,33 @@ class ShutDown(Exception):
     """The queue is shutting down; the worker should exit."""
 
 
+class ExponentialFailureRateLimiter:
+    """``base * 2**failures`` per key, capped at ``cap`` (client-go's ItemExponentialFailureRateLimiter)."""
+
+    def __init__(self, base: float = 0.5, cap: float = 30.0) -> None:
+        self.base, self.cap = base, cap
+        self._failures: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def when(self, key: str) -> float:
+        """The delay before the next try of ``key``; counts one more failure."""
+        with self._lock:
+            failures = self._failures.get(key, 0)
+            self._failures[key] = failures + 1
+        return float(min(self.base * 2**failures, self.cap))
+
+    def num_requeues(self, key: str) -> int:
+        with self._lock:
+            return self._failures.get(key, 0)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
 class WorkQueue:
-    def __init__(self) -> None:
+    def __init__(self, rate_limiter: ExponentialFailureRateLimiter | None = None) -> None:
+        self.rate_limiter = rate_limiter or ExponentialFailureRateLimiter()
         self._cond = threading.Condition()
         self._queue: deque[str] = deque()
         self._dirty: set[str] = set()
@@ -56,6 +85,20 @@ class WorkQueue:
             heapq.heappush(self._heap, (ready, key))
             self._cond.notify_all()
 
+    def add_rate_limited(self, key: str) -> None:
+        """Add ``key`` after its rate limiter's delay: the next step of its error backoff."""
+        self.add_after(key, self.rate_limiter.when(key))
+
+    def num_requeues(self, key: str) -> int:
+        """Failures counted for ``key`` since it was last forgotten."""
+        return self.rate_limiter.num_requeues(key)
+
+    def forget(self, key: str) -> None:
+        """``key`` is done being retried: its next failure starts the backoff afresh.
+
+        A delayed add still pending for it stays, as in client-go; ``done`` ends processing."""
+        self.rate_limiter.forget(key)
+
     def _release_due(self) -> None:
         with self._cond:
             while not self._shutting_down:
@@ -80,16 +123,12 @@ class WorkQueue:
             return key
 
     def done(self, key: str) -> None:
+        """The worker finished ``key``; if it was added meanwhile, queue it again."""
         with self._cond:
             self._processing.discard(key)
             if key in self._dirty:
                 self._queue.append(key)
                 self._cond.notify_all()
-
-    def forget(self, key: str) -> None:
-        """Drop any delayed re-add of ``key`` (its object is gone)."""
-        with self._cond:
-            self._waiting.pop(key, None)
 
     def shutdown(self) -> None:
         with self._cond:

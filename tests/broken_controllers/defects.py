@@ -68,24 +68,26 @@ class RedeliverSucceeded(Reconciler):
 
 
 def _with_policy(obj: Object | None, **changes: Any) -> Object | None:
-    if obj is not None:
-        obj["spec"]["retryPolicy"].update(changes)
-    return obj
+    """A copy of ``obj`` with a changed retry policy: the cache's own object stays as it is."""
+    if obj is None:
+        return None
+    spec = obj["spec"]
+    return {**obj, "spec": {**spec, "retryPolicy": {**spec["retryPolicy"], **changes}}}
 
 
 class OneAttemptTooMany(Reconciler):
     """Off by one: makes maxAttempts + 1 attempts."""
 
-    def read(self, key: str) -> Object | None:
-        obj = super().read(key)
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        obj = super().read(key, fresh=fresh)
         return _with_policy(obj, maxAttempts=obj["spec"]["retryPolicy"]["maxAttempts"] + 1) if obj else None
 
 
 class IgnoresMaxBackoff(Reconciler):
     """Never caps the backoff."""
 
-    def read(self, key: str) -> Object | None:
-        return _with_policy(super().read(key), maxBackoff="24h")
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        return _with_policy(super().read(key, fresh=fresh), maxBackoff="24h")
 
 
 class WrongTerminalPhase(Reconciler):
@@ -110,7 +112,7 @@ class MiscountsAttempts(Reconciler):
 class _WholeSecondAttempt(Attempt):
     def record(self) -> Object:
         record = super().record()
-        record["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started))
+        record["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.at))
         return record
 
 
@@ -119,9 +121,7 @@ class WholeSecondTimestamps(Reconciler):
 
     def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
         result = super().attempt(obj, channel, number)
-        return _WholeSecondAttempt(
-            result.channel, result.number, result.started, result.duration, result.error
-        )
+        return _WholeSecondAttempt(result.channel, result.number, result.at, result.duration, result.error)
 
 
 class PostdatesAttempts(Reconciler):
@@ -129,7 +129,7 @@ class PostdatesAttempts(Reconciler):
 
     def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
         result = super().attempt(obj, channel, number)
-        return Attempt(result.channel, result.number, result.started + 0.5, result.duration, result.error)
+        return Attempt(result.channel, result.number, result.at + 0.5, result.duration, result.error)
 
 
 class NumbersAcrossChannels(Reconciler):
@@ -138,7 +138,7 @@ class NumbersAcrossChannels(Reconciler):
     def deliver(self, obj: Object, due: list[plan.ChannelState]) -> list[Attempt]:
         total = len((obj.get("status") or {}).get("deliveryAttempts") or [])
         return [
-            Attempt(a.channel, total + index + 1, a.started, a.duration, a.error)
+            Attempt(a.channel, total + index + 1, a.at, a.duration, a.error)
             for index, a in enumerate(super().deliver(obj, due))
         ]
 
@@ -210,8 +210,8 @@ class DeliversAfterDelete(Reconciler):
         super().__init__(*args, **kwargs)
         self.copies: dict[str, Object] = {}
 
-    def read(self, key: str) -> Object | None:
-        obj = super().read(key)
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        obj = super().read(key, fresh=fresh)
         if obj is None:
             return self.copies.get(key)
         self.copies[key] = obj

@@ -53,7 +53,15 @@ def mutate(path: str, value: Any) -> dict[str, Any]:
     return manifest
 
 
-_DELETE = object()
+class _Delete:
+    """Stands for a field removed from the manifest; its repr is the same in every process, so
+    pytest-xdist workers collect the same test ids."""
+
+    def __repr__(self) -> str:
+        return "<removed>"
+
+
+_DELETE = _Delete()
 
 INVALID = [
     ("spec.subject", _DELETE, "spec.subject: Required value"),

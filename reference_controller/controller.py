@@ -1,4 +1,5 @@
-"""Wires the informer, the work queue and N workers together, like controller-runtime's manager."""
+"""The informer, the rate-limiting work queue and N workers around one reconciler: what
+controller-runtime calls a Controller (``pkg/internal/controller``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,6 @@ from reference_controller.reconciler import Reconciler
 from reference_controller.workqueue import ShutDown, WorkQueue
 
 log = logging.getLogger(__name__)
-
-ERROR_BACKOFF_INITIAL = 0.5
-ERROR_BACKOFF_MAX = 30.0
 
 
 class Gate:
@@ -46,7 +44,10 @@ class Gate:
             return self._open
 
 
-class Manager:
+class Controller:
+    """Calls ``reconciler.reconcile`` for every key the informer reports, never twice at once for
+    one key; a failed reconcile is retried with the queue's per-key backoff."""
+
     def __init__(
         self,
         reconciler: Reconciler,
@@ -60,12 +61,10 @@ class Manager:
         self.metrics: Metrics = reconciler.metrics
         self.metrics.watch_queue(lambda: len(self.queue), self.queue.pending_delays)
         self.gate = gate or Gate(True)
-        self.informer = informer_factory(reconciler.api, self.queue.add, namespace)
+        self.informer = informer_factory(reconciler.api, self.queue.add, namespace, reconciler.cache.store)
         self.workers = [
             threading.Thread(target=self._work, name=f"worker-{i}", daemon=True) for i in range(workers)
         ]
-        self._failures: dict[str, int] = {}
-        self._lock = threading.Lock()
 
     def start(self) -> None:
         self.informer.start()
@@ -98,28 +97,27 @@ class Manager:
                 self.queue.add(key)
                 continue
             try:
-                self._reconcile(key)
+                self._reconcile_handler(key)
             finally:
                 self.queue.done(key)
 
-    def _reconcile(self, key: str) -> None:
+    def _reconcile_handler(self, key: str) -> None:
+        """As controller-runtime's reconcileHandler: an error re-adds the key rate-limited; success
+        forgets its failures and re-adds it only when the reconciler asked for a time."""
         started = time.monotonic()
         try:
             requeue = self.reconciler.reconcile(key)
         except Exception:
             self.metrics.reconcile.labels("error").observe(time.monotonic() - started)
-            with self._lock:
-                failures = self._failures[key] = self._failures.get(key, 0) + 1
-            delay = min(ERROR_BACKOFF_INITIAL * 2 ** (failures - 1), ERROR_BACKOFF_MAX)
-            log.exception("reconcile failed; retrying", extra={"notification": key, "retry_in": delay})
-            self.queue.add_after(key, delay)
+            log.exception(
+                "reconcile failed; retrying",
+                extra={"notification": key, "failures": self.queue.num_requeues(key) + 1},
+            )
+            self.queue.add_rate_limited(key)
             return
         seconds = time.monotonic() - started
         self.metrics.reconcile.labels("success").observe(seconds)
         log.debug("reconciled", extra={"notification": key, "seconds": round(seconds, 4)})
-        with self._lock:
-            self._failures.pop(key, None)
-        if requeue is None:
-            self.queue.forget(key)
-        else:
+        self.queue.forget(key)
+        if requeue is not None:
             self.queue.add_after(key, requeue)
