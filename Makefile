@@ -9,17 +9,24 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: all venv assets browser conformance certify test unit lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert certify-strict bench
+.PHONY: all venv fuse-library assets browser conformance certify test unit lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert certify-strict bench
 
 all: test
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml | fuse-library
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,fuse]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 venv: $(STAMP)
+
+## libfuse 3 and fusermount3 (Debian's libfuse3-dev and fuse3), installed once: pyfuse3 is built
+## against them (the wheel is cached by pip) for the filesystem mounted over failing file channels.
+fuse-library:
+	@(command -v fusermount3 >/dev/null && pkg-config --exists fuse3) || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		fuse3 libfuse3-dev pkg-config >/dev/null)
 
 ## Find or build kube-apiserver and etcd (KUBEBUILDER_ASSETS, cache, or a one-time Go build).
 assets: venv

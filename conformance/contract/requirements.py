@@ -11,6 +11,7 @@ FEATURES = {
     "retry-after": "honours Retry-After on 429 and 503 answers",
     "permanent-failures": "does not retry answers that cannot succeed (4xx other than 408 and 429)",
     "idempotency-key": "webhook requests carry an idempotency key, the same for every attempt of a channel",
+    "credentials": "webhooks send the token of a Secret (secretRef) as a bearer token, and keep it secret",
 }
 
 
@@ -21,7 +22,8 @@ class Requirement:
     text: str
     feature: str = "core"
     scenario_level: bool = False
-    """Proved by a whole scenario rather than by one check: a failed scenario fails it."""
+    """Proved by what an action of the suite (touching, restarting) causes: the violations it
+    caused name it too (conformance/checks/blame.py)."""
 
 
 REQUIREMENTS = {
@@ -64,6 +66,12 @@ REQUIREMENTS = {
             "MUST",
             "The notification reaches Sent when every channel succeeded, PartiallySent when some did, "
             "and Failed when none did.",
+        ),
+        Requirement(
+            "NR-PHASE-TIMELY",
+            "MUST",
+            "Once no channel is owed another attempt, the terminal phase is written in the status write "
+            "that records the last attempt, or within the latency allowance after it.",
         ),
         Requirement(
             "NR-QUIET-AFTER-TERMINAL",
@@ -145,6 +153,19 @@ REQUIREMENTS = {
             "Every webhook request carries an Idempotency-Key header, the same for every attempt of one "
             "channel and different between channels.",
             feature="idempotency-key",
+        ),
+        Requirement(
+            "NR-CREDENTIALS",
+            "MUST",
+            "A webhook with a secretRef sends the named key of the named Secret as 'Authorization: Bearer' "
+            "at every attempt; without the Secret or its key the attempt fails, retryably, sending nothing.",
+            feature="credentials",
+        ),
+        Requirement(
+            "NR-SECRET-HIDDEN",
+            "MUST",
+            "The token of a webhook's Secret appears in no status, Event or line of the controller's output.",
+            feature="credentials",
         ),
     ]
 }

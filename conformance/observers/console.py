@@ -1,4 +1,6 @@
-"""Console deliveries: lines of the controller's stdout that carry a scenario's token.
+"""Console deliveries: the lines of the controller's stdout that hold a notification's
+subject and its body (docs/specification.md, "Console delivery lines"). Other lines, such as
+plain-text logs that name the subject, are allowed and not counted.
 
 The suite reads the controller's stdout itself when it launched the controller,
 and stamps each line with the time it arrived.
@@ -43,7 +45,8 @@ class ConsoleLog:
                 self._handle.close()
                 self._handle = None
 
-    def lines_with(self, token: str) -> list[tuple[float, str]]:
+    def lines(self) -> list[tuple[float, str]]:
+        """Every stdout line so far, with the time it arrived."""
         try:
             text = self.path.read_text()
         except FileNotFoundError:
@@ -54,19 +57,34 @@ class ConsoleLog:
                 entry = json.loads(raw)
             except json.JSONDecodeError:
                 continue  # a line still being written
-            if token in entry["line"]:
-                found.append((float(entry["time"]), str(entry["line"])))
+            found.append((float(entry["time"]), str(entry["line"])))
         return found
+
+    def lines_with(self, token: str) -> list[tuple[float, str]]:
+        return [(at, line) for at, line in self.lines() if token in line]
+
+    def deliveries(self, subject: str, body: str) -> list[tuple[float, str]]:
+        """The console delivery lines of the notification with this subject and body."""
+        return [(at, line) for at, line in self.lines() if is_delivery(line, subject, body)]
+
+
+def is_delivery(line: str, subject: str, body: str) -> bool:
+    """A line holds a text when it holds it as written or as a JSON string's content."""
+    return all(text in line or _escaped(text) in line for text in (subject, body))
+
+
+def _escaped(text: str) -> str:
+    return json.dumps(text)[1:-1]
 
 
 class ConsoleObserver:
-    """The ``Observer`` of a scenario's console channels: the lines of the controller's
-    stdout that carry the scenario's ``[namespace]`` token (the binding puts it in the
-    subject). Without the controller's stdout (an external controller) it sees nothing."""
+    """The ``Observer`` of a scenario's console channels: the console delivery lines of the
+    scenario's notification, those that hold its subject and body. Without the controller's
+    stdout (an external controller) it sees nothing."""
 
-    def __init__(self, log: ConsoleLog | None, namespace: str) -> None:
+    def __init__(self, log: ConsoleLog | None, subject: str, body: str) -> None:
         self._log = log
-        self._token = f"[{namespace}]"
+        self._notification = (subject, body)
         self._channels: list[str] = []
         self._seen: Seen | None = None
 
@@ -80,7 +98,8 @@ class ConsoleObserver:
 
     def stop(self) -> Seen:
         if self._seen is None:
-            lines = self._log.lines_with(self._token) if self._log is not None and self._channels else []
+            log = self._log if self._channels else None
+            lines = log.deliveries(*self._notification) if log is not None else []
             self._seen = Seen(
                 events=tuple(
                     ExternalEvent(name, t, CONSOLE, True, "console line")

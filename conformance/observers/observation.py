@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from conformance.binding.binding import ObservedAttempt
 
 SINK, CONSOLE, FILE, STATUS = "sink", "console", "file", "status"
+FUSE = "fuse"
+"""A failing file channel's attempt, refused and stamped by the suite's filesystem."""
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class StatusWrite:
 
 @dataclass(frozen=True)
 class ExternalEvent:
-    """A delivery seen outside the controller (a sink request, a console line, a file)."""
+    """A delivery seen outside the controller (a sink request, a console line, a file, a refused write)."""
 
     channel: str
     time: float
@@ -31,6 +33,10 @@ class ExternalEvent:
     detail: str = ""
     key: str | None = None
     """The idempotency key the request carried (webhooks)."""
+    ended: float | None = None
+    """When the request ended: the sink answered, or the controller closed the connection (webhooks)."""
+    authorized: bool | None = None
+    """Whether the request carried the token of the channel's Secret, when it has one (webhooks)."""
 
 
 @dataclass
@@ -53,11 +59,15 @@ class Observed:
     completion_time: float | None = None
     deleted_at: float | None = None
     touches: int = 0
+    touched_at: float | None = None
+    """When the suite first changed the object's annotations."""
     restarted_at: float | None = None
     companion_latency: dict[str, float | None] = field(default_factory=dict)
     """Seconds from creating each companion notification to its first webhook request (None: never)."""
     exposed: set[str] = field(default_factory=set)
     """Optional status fields the binding maps (completionTime, conditions, ...)."""
+    secret_leaks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Channel -> where the token of its Secret was found (status, Events, the controller's output)."""
 
     def first_write_with(self, key: tuple[str, int]) -> StatusWrite | None:
         return next((w for w in self.writes if key in w.attempts), None)

@@ -3,7 +3,8 @@
 An observer sees part of a scenario for itself, without trusting the controller: the
 status watch every version of the object, the recording sink every request to a webhook
 channel, the file observer every file written into a file channel's directory, the
-console observer every line of the controller's stdout that names the scenario.
+console observer every console delivery line of the scenario's notification on the
+controller's stdout (one that holds its subject and body).
 
 The run (``conformance.run.runner``) offers each of the scenario's channels to every
 observer (``provision``) before it creates the object, starts them, lets the object
@@ -27,6 +28,11 @@ class Coverage(enum.Enum):
 
     EVERY_ATTEMPT = "every attempt"
     """Failed attempts too: every request to a webhook reaches the sink."""
+    WRITE_ATTEMPTS = "every attempt that tries to write"
+    """A failing file channel behind the refusing filesystem: every attempt that reaches the
+    directory. One that a controller records after a mere probe (access, stat) never does, so
+    the channel counts as fully observed only when the filesystem saw no fewer attempts than
+    status records; otherwise it is judged from status."""
     SUCCESSES = "successful deliveries"
     """Only what a delivery leaves behind: a file written, a console line printed."""
 

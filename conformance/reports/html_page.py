@@ -71,9 +71,10 @@ class Moment:
     label: str
 
 
+UNCERTAIN = 1e-3
+"""A gap known no better than this (coarse timestamps) says so in its mark's title."""
 MOMENTS = {"terminal": "terminal phase", "deleted": "deleted", "restarted": "controller restarted"}
 QUIET_AFTER = {"terminal": "NR-QUIET-AFTER-TERMINAL", "deleted": "NR-QUIET-AFTER-DELETE"}
-_ATTEMPTED = re.compile(r"^channel '(?P<channel>.+?)' was attempted ")
 
 
 @dataclass
@@ -100,13 +101,19 @@ def _step(seconds: float) -> float:
 
 
 def _violation_for(row: dict[str, Any], violations: list[dict[str, Any]]) -> str:
-    prefix = f"channel {row['channel']!r} attempt {row['attempt']} "
-    found = next((v for v in violations if v["message"].startswith(prefix)), None)
+    """The first violation that concerns this attempt of this channel."""
+    found = next(
+        (v for v in violations if v.get("channel") == row["channel"] and v.get("attempt") == row["attempt"]),
+        None,
+    )
     return f"[{found['requirement']}] {found['message']}" if found else ""
 
 
 def _title(row: dict[str, Any]) -> str:
     gap = f", {row['gap']:.3f}s after attempt {row['attempt'] - 1}" if row["gap"] is not None else ""
+    known = row.get("gapRange")
+    if known and known[1] - known[0] > UNCERTAIN:
+        gap += f" (between {known[0]:.3f}s and {known[1]:.3f}s, as far as the timestamps tell)"
     allowed = f"; allowed gap [{row['window'][0]:.3f}s, {row['window'][1]:.3f}s]" if row["window"] else ""
     return (
         f"{row['channel']} attempt {row['attempt']} at {row['at']:.3f}s{gap}{allowed}: "
@@ -120,10 +127,10 @@ def _quiet_violations(scenario: dict[str, Any]) -> dict[tuple[str, str], tuple[f
     for moment, requirement in QUIET_AFTER.items():
         at = scenario.get("moments", {}).get(moment)
         for violation in scenario["violations"]:
-            match = _ATTEMPTED.match(violation["message"])
-            if at is not None and violation["requirement"] == requirement and match:
+            channel = violation.get("channel")
+            if at is not None and violation["requirement"] == requirement and channel is not None:
                 text = f"[{requirement}] {violation['message']}"
-                found.setdefault((moment, match["channel"]), (float(at), text))
+                found.setdefault((moment, channel), (float(at), text))
     return found
 
 

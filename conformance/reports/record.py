@@ -13,9 +13,7 @@ def summary(result: ScenarioResult) -> dict[str, Any]:
         "namespace": result.namespace,
         "passed": result.verdict.passed,
         "durationSeconds": round(result.duration, 3),
-        "violations": [
-            {"requirement": v.requirement, "message": v.message} for v in result.verdict.violations
-        ],
+        "violations": [v.as_dict() for v in result.verdict.violations],
         "timeline": [row.as_dict() for row in result.verdict.timeline],
         "moments": moments(result),
         "readOnlyMechanisms": result.readonly_mechanisms,

@@ -3,7 +3,7 @@ the diagnostics gathered when it failed."""
 
 from __future__ import annotations
 
-from conformance.checks.verdict import TimelineRow
+from conformance.checks.timeline import TimelineRow
 from conformance.run.result import ScenarioResult
 
 

@@ -66,6 +66,8 @@ class Toucher:
         self._stop = threading.Event()
         self.count = 0
         self.error: str | None = None
+        self.first_at: float | None = None
+        """When the first change was sent."""
         self._thread = threading.Thread(target=self._run, name=f"touch-{namespace}", daemon=True)
 
     def start(self) -> Toucher:
@@ -75,6 +77,7 @@ class Toucher:
     def _run(self) -> None:
         while not self._stop.wait(self._every):
             patch = {"metadata": {"annotations": {"conformance.notifications/touched": str(self.count + 1)}}}
+            sent = time.time()
             try:
                 self._api.patch_namespaced_custom_object(
                     self._binding.group,
@@ -87,6 +90,8 @@ class Toucher:
             except ApiException as err:
                 self.error = f"HTTP {err.status} {err.reason}"
                 continue
+            if self.first_at is None:
+                self.first_at = sent
             self.count += 1
 
     def stop(self) -> None:

@@ -34,6 +34,7 @@ from conformance.observers.sink.recording import SinkClient
 from conformance.observers.status import StatusRecorder
 from conformance.run import diagnostics
 from conformance.run.actions import Companions, Toucher
+from conformance.run.credentials import Credentials
 from conformance.run.result import ScenarioResult
 from conformance.scenarios.model import Scenario
 from conformance.scenarios.plan import Plan, plan_for
@@ -69,7 +70,21 @@ class ScenarioRunner:
         workdir = self.context.workpath / namespace
         workdir.mkdir(parents=True)
         recorder = StatusRecorder(self.custom, self.binding, namespace, NAME)
-        observers = channel_observers(Scope(namespace, workdir, self.sink, self.console, self.user))
+        subject = f"{scenario.name} [{namespace}]"
+        credentials = Credentials(self.core, namespace)
+        observers = channel_observers(
+            Scope(
+                namespace,
+                workdir,
+                self.sink,
+                self.console,
+                self.user,
+                subject,
+                scenario.description,
+                credentials.expected,
+                scenario.retry_policy,
+            )
+        )
         companions = Companions(self.sink, namespace)
         toucher: Toucher | None = None
         passed = False
@@ -78,13 +93,14 @@ class ScenarioRunner:
             channels = []
             for channel in scenario.channels:
                 values: dict[str, Any] = {"name": channel.name, "type": channel.type}
+                values.update(credentials.provide(channel))  # before the sink scripts the token
                 for observer in observers:
                     values.update(observer.provision(channel))
                 channels.append(values)
             manifest = self.binding.render(
                 name=NAME,
                 namespace=namespace,
-                subject=f"{scenario.name} [{namespace}]",
+                subject=subject,
                 body=scenario.description,
                 channels=channels,
                 retry=scenario.retry_policy.written,
@@ -103,7 +119,7 @@ class ScenarioRunner:
                 if toucher is not None:
                     toucher.stop()
             if toucher is not None:
-                observed.touches = toucher.count
+                observed.touches, observed.touched_at = toucher.count, toucher.first_at
                 if toucher.count == 0:
                     raise RuntimeError(
                         f"The suite could not change the object's annotations ({toucher.error}), "
@@ -111,6 +127,7 @@ class ScenarioRunner:
                     )
             mechanisms = self._gather_external(observed, observers)
             observed.companion_latency = companions.latency()
+            observed.secret_leaks = credentials.leaks(recorder.latest, self._output())
             verdict = evaluate(plan, observed)
             result = ScenarioResult(scenario, namespace, verdict, observed, mechanisms)
             if not verdict.passed:
@@ -172,8 +189,8 @@ class ScenarioRunner:
             if scenario.actions.restart_after and recorder.wait_for_attempt(
                 scenario.actions.restart_after, until
             ):
+                observed.restarted_at = time.time()  # when the restart began: what follows may be its doing
                 self.control.restart_controller()
-                observed.restarted_at = time.time()
             observed.terminal_at = recorder.wait_terminal(until)
             if observed.terminal_at is None:
                 self.binding.check_never_terminal(recorder.latest)
@@ -192,6 +209,14 @@ class ScenarioRunner:
             observed.completion_time = self.binding.completion_time(latest)
         return observed
 
+    def _output(self) -> list[str]:
+        """The controller's lines: its stdout and its log, when the suite launched it."""
+        output = [line for _, line in self.console.lines()] if self.console is not None else []
+        log = self.context.workpath / "controller.log"
+        if log.exists():
+            output += log.read_text(errors="replace").splitlines()
+        return output
+
     @staticmethod
     def _gather_external(observed: Observed, observers: list[Observer]) -> dict[str, str]:
         """Stop the channels' observers and add what they saw; the channels' failure mechanisms."""
@@ -200,10 +225,11 @@ class ScenarioRunner:
             seen = observer.stop()
             for name, coverage in observer.covers().items():
                 observed.external[name] = [e for e in seen.events if e.channel == name]
-                if coverage is Coverage.EVERY_ATTEMPT:
-                    observed.fully_observed.add(name)
-                else:
-                    observed.success_observed.add(name)
+                recorded = sum(attempt.channel == name for attempt in observed.attempts)
+                every = coverage is Coverage.EVERY_ATTEMPT or (
+                    coverage is Coverage.WRITE_ATTEMPTS and len(observed.external[name]) >= recorded
+                )
+                (observed.fully_observed if every else observed.success_observed).add(name)
             mechanisms.update(seen.mechanisms)
         return mechanisms
 

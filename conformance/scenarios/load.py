@@ -17,8 +17,10 @@ from conformance.contract.requirements import FEATURES, REQUIREMENTS
 from conformance.scenarios import oracle
 from conformance.scenarios.model import (
     CHANNEL_TYPES,
+    FILE_ERRORS,
     FLAGS,
     PHASES,
+    SECRETS,
     Actions,
     ChannelSpec,
     RetryPolicy,
@@ -37,7 +39,14 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
     if kind not in CHANNEL_TYPES:
         raise ValueError(f"channel {name!r} has type {kind!r}; use one of {', '.join(CHANNEL_TYPES)}")
     if kind == "file":
-        return ChannelSpec(name, kind, writable=bool(data.get("file", {}).get("writable", True)))
+        file = data.get("file", {})
+        writable, error = bool(file.get("writable", True)), file.get("error", FILE_ERRORS[0])
+        if error not in FILE_ERRORS or ("error" in file and writable):
+            choices = ", ".join(FILE_ERRORS)
+            raise ValueError(
+                f"channel {name!r}: file.error {error!r} needs writable: false and one of {choices}"
+            )
+        return ChannelSpec(name, kind, writable=writable, error=error)
     if kind == "webhook":
         hook = data.get("webhook", {})
         steps = tuple(
@@ -50,7 +59,12 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
             for step in hook.get("respond", [{"status": 200}])
         )
         timeout = durations.parse(hook.get("timeout", "5s"))
-        return ChannelSpec(name, kind, responses=steps, timeout=timeout)
+        secret = hook.get("secret")
+        if secret is not None and secret not in SECRETS:
+            raise ValueError(
+                f"channel {name!r} has webhook.secret {secret!r}; use one of {', '.join(SECRETS)}"
+            )
+        return ChannelSpec(name, kind, responses=steps, timeout=timeout, secret=secret)
     return ChannelSpec(name, kind)
 
 

@@ -13,7 +13,14 @@ from conformance.contract import durations
 
 CHANNEL_TYPES = ("console", "file", "webhook")
 PHASES = ("Sent", "PartiallySent", "Failed")
+FILE_ERRORS = ("EROFS", "EACCES")
+"""What an unwritable file channel's directory answers: a read-only file system (the default,
+as a pod's ``readOnly: true`` volume), or permission denied."""
 FLAGS = ("slow", "disruptive", "serial", "provisional")
+SECRET_PRESENT, SECRET_MISSING, SECRET_MISSING_KEY = "present", "missing", "missing-key"
+SECRETS = (SECRET_PRESENT, SECRET_MISSING, SECRET_MISSING_KEY)
+"""What the suite creates for a webhook's ``secretRef``: the Secret with its key, nothing, or
+the Secret without the key."""
 
 
 class ScenarioError(ValueError):
@@ -64,8 +71,12 @@ class ChannelSpec:
     name: str
     type: str
     writable: bool = True
+    error: str = FILE_ERRORS[0]
+    """For an unwritable file channel: the errno its directory answers (``FILE_ERRORS``)."""
     responses: tuple[SinkStep, ...] = (SinkStep(),)
     timeout: float = 5.0
+    secret: str | None = None
+    """A webhook with a ``secretRef``: whether its Secret and key exist (one of SECRETS)."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.contract.tolerances import Tolerances
-from conformance.scenarios.model import ChannelSpec, RetryPolicy, Scenario, SinkStep
+from conformance.scenarios.model import SECRET_PRESENT, ChannelSpec, RetryPolicy, Scenario, SinkStep
 
 SUCCESS, FAILURE, PERMANENT = "success", "failure", "permanent"
 
@@ -94,6 +94,8 @@ def _answer(channel: ChannelSpec, attempt: int) -> str:
         return SUCCESS
     if channel.type == "file":
         return SUCCESS if channel.writable else FAILURE
+    if channel.secret not in (None, SECRET_PRESENT):
+        return FAILURE  # no credential to send: retryable, since the Secret may be created later
     step = sink_step(channel, attempt)
     if step.delay >= channel.timeout:
         return FAILURE

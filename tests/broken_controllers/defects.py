@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from concurrent.futures import TimeoutError
@@ -354,3 +355,138 @@ class SerialDeliveries(Reconciler):
 
 
 DEFECTS["serial-deliveries"] = SerialDeliveries
+
+
+class LateTerminalPhase(Reconciler):
+    """Records the last owed attempt with the phase Retrying, and writes the terminal phase only
+    one backoff later, though no channel was owed another attempt."""
+
+    def next_status(self, obj: Object, attempts: list[Attempt]) -> Object:
+        status = super().next_status(obj, attempts)
+        if attempts and status["phase"] in api.TERMINAL_PHASES:
+            status["phase"] = api.RETRYING
+            status.pop("completionTime", None)
+            status["conditions"] = [self.ready_condition(obj, obj.get("status") or {}, api.RETRYING)]
+        return status
+
+    def reconcile(self, key: str) -> float | None:
+        obj = self.read(key)
+        status = (obj or {}).get("status") or {}
+        if obj is None or status.get("phase") != api.RETRYING:
+            return super().reconcile(key)
+        states = plan.channel_states(obj["spec"], status)
+        if not all(s.settled for s in states):
+            return super().reconcile(key)
+        last = max(s.last_attempt or 0.0 for s in states)
+        wait = last + plan.nominal_backoff(obj["spec"]["retryPolicy"], max(s.attempts for s in states))
+        if wait > time.time():
+            return wait - time.time()
+        self.write_status(key, obj, [])
+        return None
+
+
+class WholeSecondEarlyRetries(WholeSecondTimestamps):
+    """Whole-second timestamps (declared so in its binding), and every retry half a second early."""
+
+    def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
+        return super().due_channels(states, now + 0.5)
+
+    def requeue_after(self, states: list[plan.ChannelState], now: float) -> float | None:
+        return super().requeue_after(states, now + 0.5)
+
+
+class WideJitter(Reconciler):
+    """Draws each retry's jitter from a range 1.5 times as wide as the declared one."""
+
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        obj = super().read(key, fresh=fresh)
+        if obj is None:
+            return None
+        return _with_policy(obj, jitterPercent=obj["spec"]["retryPolicy"].get("jitterPercent", 0) * 1.5)
+
+
+class LeaksToken(Reconciler):
+    """Writes a webhook's bearer token into the error of a failed attempt."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        ref = channel.get("webhook", {}).get("secretRef")
+        if result.error is None or ref is None:
+            return result
+        token = self.channels.credentials(obj["metadata"]["namespace"], ref)
+        error = DeliveryError(f"{result.error} (sent with Bearer {token})", result.error.retryable)
+        return Attempt(result.channel, result.number, result.at, result.duration, error)
+
+
+class SendsNoToken(Reconciler):
+    """Ignores a webhook's secretRef: its requests carry no Authorization header."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        hook = channel.get("webhook") or {}
+        if "secretRef" in hook:
+            channel = {**channel, "webhook": {k: v for k, v in hook.items() if k != "secretRef"}}
+        return super().attempt(obj, channel, number)
+
+
+class PostsTwice(Reconciler):
+    """Sends every successful webhook delivery a second time, and records one attempt."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        if channel["type"] == "webhook" and result.error is None:
+            super().attempt(obj, channel, number)
+        return result
+
+
+DEFECTS.update(
+    {
+        "late-terminal-phase": LateTerminalPhase,
+        "whole-second-early-retries": WholeSecondEarlyRetries,
+        "wide-jitter": WideJitter,
+        "leaks-token": LeaksToken,
+        "sends-no-token": SendsNoToken,
+        "posts-twice": PostsTwice,
+    }
+)
+EARLY_SECONDS = 0.4
+
+
+class EarlyFileRetries(Reconciler):
+    """Retries a failing file channel 400 ms before its backoff ends and records each retry in
+    status at the time it was due: status alone shows a perfect schedule, only a witness of the
+    writes themselves sees the early retries."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.local = threading.local()
+
+    def read(self, key: str, *, fresh: bool = False) -> Object | None:
+        obj = super().read(key, fresh=fresh)
+        channels = obj["spec"]["channels"] if obj else []
+        self.local.files = {c["name"] for c in channels if c["type"] == "file"}
+        return obj
+
+    def _early(self, states: list[plan.ChannelState]) -> list[plan.ChannelState]:
+        return [
+            dataclasses.replace(s, next_due=s.next_due - EARLY_SECONDS)
+            if s.name in self.local.files and s.attempts and s.next_due is not None
+            else s
+            for s in states
+        ]
+
+    def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
+        return super().due_channels(self._early(states), now)
+
+    def requeue_after(self, states: list[plan.ChannelState], now: float) -> float | None:
+        return super().requeue_after(self._early(states), now)
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        if channel["type"] != "file" or number == 1:
+            return result
+        states = plan.channel_states(obj["spec"], obj.get("status") or {})
+        due = next(s.next_due for s in states if s.name == channel["name"])
+        return result if due is None else Attempt(result.channel, number, due, result.duration, result.error)
+
+
+DEFECTS["early-file-retries"] = EarlyFileRetries

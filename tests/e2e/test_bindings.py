@@ -45,14 +45,19 @@ def test_the_alert_controller_is_certified_through_its_binding(tmp_path: Path) -
     assert reasons == {
         "binding alerting does not claim retry-after",
         "binding alerting does not claim permanent-failures",
+        "binding alerting does not claim credentials",
     }
     scenarios = {s["scenario"]: s for s in run.report["scenarios"]}
     assert all(s["passed"] for s in scenarios.values())
-    # Judged with the binding's declarations: 10% jitter, and whole-second status times widened by 1s.
+    # Judged with the binding's declarations: 10% jitter, and whole-second status times known to
+    # within their second and the arrival of the status write that reported them.
     archive = [r for r in scenarios["readonly-file"]["timeline"] if r["channel"] == "archive"]
     assert [r["source"] for r in archive] == ["status"] * 4
-    assert archive[1]["window"] == pytest.approx([1.0 * 0.9 - 0.05 - 1.0, 1.0 * 1.1 + 0.75 + 1.0])
+    assert archive[1]["window"] == pytest.approx([1.0 * 0.9 - 0.05, 1.0 * 1.1 + 0.75])
     assert all(r["gap"] == int(r["gap"]) for r in archive[1:]), "status times are whole seconds"
+    for r in archive[1:]:
+        low, high = r["gapRange"]
+        assert low <= r["gap"] <= high and high - low <= 2.0, r
     flaky = [r for r in scenarios["mixed-recovers"]["timeline"] if r["channel"] == "flaky"]
     assert [r["source"] for r in flaky] == ["sink"] * 3
     assert flaky[1]["window"] == pytest.approx([1.0 * 0.9 - 0.05, 1.0 * 1.1 + 0.75])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -11,7 +13,8 @@ from conformance.contract.requirements import REQUIREMENTS
 from conformance.reports import document, html_page
 from tests import browser
 from tests.broken_controllers.defects import DEFECTS
-from tests.e2e.conftest import broken, run_suite
+from tests.broken_controllers.variants import VARIANTS
+from tests.e2e.conftest import REPO, broken, run_suite
 
 # defect -> (scenarios to run, requirements the suite must name)
 CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
@@ -39,7 +42,31 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
     "postdates-attempts": ("mixed-recovers", {"NR-STATUS-TRUTHFUL"}),
     "numbers-across-channels": ("readonly-file", {"NR-ATTEMPT-ORDER"}),
     "retries-after-terminal": ("mixed-one-always-fails", {"NR-QUIET-AFTER-TERMINAL"}),
+    "late-terminal-phase": ("readonly-file", {"NR-PHASE-TIMELY"}),
+    "whole-second-early-retries": ("readonly-file", {"NR-BACKOFF-LOWER"}),
+    "wide-jitter": ("jitter-sixty-gaps", {"NR-BACKOFF-LOWER"}),
+    "leaks-token": ("webhook-bearer-token", {"NR-SECRET-HIDDEN"}),
+    "sends-no-token": ("webhook-bearer-token", {"NR-CREDENTIALS"}),
+    "posts-twice": ("webhook-delivers", {"NR-NO-REDELIVERY"}),
+    "early-file-retries": ("readonly-file", {"NR-BACKOFF-LOWER"}),
 }
+REFERENCE_BINDING = REPO / "fixtures" / "bindings" / "reference"
+
+
+def whole_second_binding(tmp_path: Path) -> list[str]:
+    """The reference binding, declaring one-second timestamps."""
+    binding = tmp_path / "whole-second-binding"
+    binding.mkdir()
+    shutil.copy(REFERENCE_BINDING / "notification.yaml.j2", binding)
+    text = (REFERENCE_BINDING / "binding.yaml").read_text()
+    text = text.replace("timestampPrecision: 1us", "timestampPrecision: 1s")
+    text = text.replace("../../crds/", f"{REPO / 'fixtures' / 'crds'}/")
+    (binding / "binding.yaml").write_text(text)
+    return [f"--nc-binding={binding}"]
+
+
+OPTIONS: dict[str, Callable[[Path], list[str]]] = {"whole-second-early-retries": whole_second_binding}
+"""Defects judged with suite options of their own."""
 
 
 def test_every_defect_has_an_expectation() -> None:
@@ -54,10 +81,27 @@ def test_every_requirement_has_a_broken_controller_the_suite_fails_for_it() -> N
 @pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
 def test_suite_fails_broken_controller(defect: str, tmp_path: Path) -> None:
     scenarios, requirements = CAUGHT_BY[defect]
-    run = run_suite(tmp_path, broken(defect), "-k", scenarios)
+    options = OPTIONS[defect](tmp_path) if defect in OPTIONS else []
+    run = run_suite(tmp_path, broken(defect), "-k", scenarios, *options)
     assert run.returncode == 1, run.output
     assert run.report is not None and run.report["result"] == "failure"
     assert requirements <= run.failed_requirements(), run.output
+
+
+def test_a_cap_bug_while_touching_is_not_blamed_on_touching(tmp_path: Path) -> None:
+    run = run_suite(tmp_path, broken("ignores-max-backoff"), "-k", "touched-during-backoff")
+    assert run.returncode == 1, run.output
+    assert "NR-BACKOFF-CAP" in run.failed_requirements(), run.output
+    assert "NR-SPURIOUS-RECONCILE" not in run.failed_requirements(), run.output
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_suite_passes_conforming_variant(variant: str, tmp_path: Path) -> None:
+    run = run_suite(
+        tmp_path, broken(variant), "-k", "console-delivers or touched-during-backoff or mixed-recovers"
+    )
+    assert run.returncode == 0, run.output
+    assert run.report is not None and run.report["result"] == "success", run.output
 
 
 def test_seed_bug_failure_names_channel_attempt_gap_and_window(tmp_path: Path) -> None:

@@ -47,7 +47,15 @@ FAILED_SCENARIO = {
     "namespace": "nc-readonly-file-abc",
     "passed": False,
     "durationSeconds": 3.0,
-    "violations": [{"requirement": "NR-BACKOFF-LOWER", "message": EARLY}],
+    "violations": [
+        {
+            "requirement": "NR-BACKOFF-LOWER",
+            "message": EARLY,
+            "channel": "archive",
+            "attempt": 2,
+            "moment": 0.017,
+        }
+    ],
     "timeline": [
         row("console", 1, 0.002, outcome="success"),
         row("archive", 1, 0.010),

@@ -66,7 +66,7 @@ def test_each_observer_provisions_only_its_own_channel_type(tmp_path: Path, sink
 
 
 def test_the_sink_observer_sees_every_request_and_judges_it_by_the_script(sink: SinkClient) -> None:
-    observer = SinkObserver(sink, "ns")
+    observer = SinkObserver(sink, "ns", {})
     values = observer.provision(HOOK)
     assert values == {"url": sink.hook_url("ns/hook"), "timeout": "2s"}
     observer.start()
@@ -112,20 +112,21 @@ def test_a_file_channel_that_cannot_be_written_gets_a_read_only_directory(tmp_pa
     (directory / "n.json").write_text("{}")  # writable again, even when kept
 
 
-def test_the_console_observer_sees_the_lines_that_name_the_scenario(tmp_path: Path) -> None:
+def test_the_console_observer_sees_the_delivery_lines_of_the_scenario(tmp_path: Path) -> None:
     log = ConsoleLog(tmp_path / "console.jsonl").open()
-    observer = ConsoleObserver(log, "ns-1")
+    observer = ConsoleObserver(log, "subject [ns-1]", "body")
     assert observer.provision(CONSOLE_CHANNEL) == {}
     observer.start()
     log.append("subject [ns-1]: body")
     log.append("subject [ns-2]: body")
+    log.append("INFO attempt 1 for subject [ns-1]")
     log.close()
     seen = observer.stop()
     assert [(e.channel, e.source) for e in seen.events] == [("stdout", CONSOLE)]
 
 
 def test_without_the_controllers_stdout_console_channels_are_not_covered(tmp_path: Path) -> None:
-    observer = ConsoleObserver(None, "ns-1")
+    observer = ConsoleObserver(None, "subject [ns-1]", "body")
     observer.provision(CONSOLE_CHANNEL)
     assert observer.covers() == {}
     assert observer.stop().events == ()

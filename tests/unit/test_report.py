@@ -70,6 +70,7 @@ def test_every_feature_the_binding_does_not_claim_is_listed_as_not_claimed() -> 
         "batched-status": "not claimed",
         "retry-after": "not claimed",
         "permanent-failures": "not claimed",
+        "credentials": "not claimed",
     }
 
 

@@ -76,6 +76,8 @@ def test_attempts_after_deletion_are_drawn_as_violations() -> None:
             {
                 "requirement": "NR-QUIET-AFTER-DELETE",
                 "message": "channel 'hook' was attempted 0.991s after the notification was deleted",
+                "channel": "hook",
+                "moment": 1.005,
             }
         ],
         "timeline": [
@@ -91,3 +93,17 @@ def test_attempts_after_deletion_are_drawn_as_violations() -> None:
     assert second.violation.startswith("[NR-QUIET-AFTER-DELETE] channel 'hook' was attempted")
     assert [m.name for m in picture.moments] == ["deleted"]
     assert 'data-verdict="after deleted"' in html_page.render(data)
+
+
+def test_a_gap_known_only_coarsely_says_how_far_it_is_known() -> None:
+    scenario = {
+        "scenario": "coarse",
+        "passed": True,
+        "violations": [],
+        "timeline": [
+            row("archive", 1, 0.0),
+            {**row("archive", 2, 1.0, 1.0, [0.95, 1.75]), "gapRange": [0.49, 1.01]},
+        ],
+    }
+    second = html_page.picture(scenario).lanes[0].attempts[1]
+    assert "1.000s after attempt 1 (between 0.490s and 1.010s, as far as the timestamps tell)" in second.title

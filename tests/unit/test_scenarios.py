@@ -32,6 +32,13 @@ def test_shipped_scenarios_load() -> None:
     assert {"readonly-file", "mixed-recovers", "mixed-one-always-fails"} <= set(names)
 
 
+def test_an_unwritable_directory_refuses_with_eacces_when_the_scenario_says_so(tmp_path: Path) -> None:
+    text = GOOD.replace("type: webhook", "type: file, file: {writable: false, error: EACCES}")
+    [denied, _] = load_file(write(tmp_path, text.replace("phase: Sent", "phase: Failed")))
+    assert (denied.channels[0].writable, denied.channels[0].error) == (False, "EACCES")
+    assert [c.error for c in load_file(write(tmp_path, GOOD))[0].channels] == ["EROFS"]
+
+
 def test_jinja_expands_a_matrix(tmp_path: Path) -> None:
     scenarios = load_file(write(tmp_path, GOOD))
     assert [s.name for s in scenarios] == ["fails-1", "fails-2"]
@@ -67,6 +74,11 @@ def test_jinja_expands_a_matrix(tmp_path: Path) -> None:
         (GOOD.replace("type: webhook", "type: pager"), "type 'pager'"),
         (GOOD.replace("name: hook", "name: Hook_1"), "DNS label"),
         (GOOD.replace("initialBackoff: 1s", "initialBackoff: 1"), "needs a unit"),
+        (
+            GOOD.replace("type: webhook", "type: file, file: {writable: false, error: ENOSPC}"),
+            "channel 'hook': file.error 'ENOSPC' needs writable: false and one of EROFS, EACCES",
+        ),
+        (GOOD.replace("type: webhook", "type: file, file: {error: EACCES}"), "needs writable: false"),
         ("{{ undefined_thing }}", "undefined"),
         ("name: not-a-list", "expected a list"),
     ],

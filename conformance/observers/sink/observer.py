@@ -5,13 +5,14 @@ failed or not, is an event."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from typing import Any
 
 from conformance.observers.observation import SINK, ExternalEvent
 from conformance.observers.observer import Coverage, Seen
 from conformance.observers.sink.recording import SinkClient
 from conformance.scenarios import oracle
-from conformance.scenarios.model import ChannelSpec
+from conformance.scenarios.model import SECRET_PRESENT, ChannelSpec
 
 TYPE = "webhook"
 
@@ -62,8 +63,10 @@ class SinkPaths:
 class SinkObserver:
     """The ``Observer`` of a scenario's webhook channels."""
 
-    def __init__(self, sink: SinkClient, namespace: str) -> None:
+    def __init__(self, sink: SinkClient, namespace: str, tokens: Mapping[str, str]) -> None:
+        """``tokens``: channel -> the bearer token its requests must carry, read at ``provision``."""
         self._paths = SinkPaths(sink, namespace)
+        self._tokens = tokens
         self._channels: dict[str, ChannelSpec] = {}
         self._seen: Seen | None = None
 
@@ -71,7 +74,8 @@ class SinkObserver:
         if channel.type != TYPE:
             return {}
         path = self._paths.add(channel.name)
-        self._paths.sink.script(path, [step.as_sink_script() for step in channel.responses])
+        steps = [step.as_sink_script() for step in channel.responses]
+        self._paths.sink.script(path, steps, self._tokens.get(channel.name))
         self._channels[channel.name] = channel
         return {"url": self._paths.sink.hook_url(path), "timeout": f"{channel.timeout:g}s"}
 
@@ -88,12 +92,28 @@ class SinkObserver:
                     detail = f"HTTP {record['status']}" + (f" after {delay:g}s" if delay else "")
                     headers = {k.lower(): v for k, v in record["headers"].items()}
                     key = headers.get("idempotency-key")
-                    events.append(ExternalEvent(name, record["time"], SINK, succeeded, detail, key))
+                    events.append(
+                        ExternalEvent(
+                            name,
+                            record["time"],
+                            SINK,
+                            succeeded,
+                            detail,
+                            key,
+                            ended=record.get("ended"),
+                            authorized=record.get("authorized"),
+                        )
+                    )
             self._seen = Seen(events=tuple(events))
         return self._seen
 
     def covers(self) -> dict[str, Coverage]:
-        return dict.fromkeys(self._channels, Coverage.EVERY_ATTEMPT)
+        """Every attempt reaches the sink, except those of a webhook without its Secret, which
+        must send nothing: what such a channel sends anyway is seen like a delivery."""
+        return {
+            name: Coverage.EVERY_ATTEMPT if channel.secret in (None, SECRET_PRESENT) else Coverage.SUCCESSES
+            for name, channel in self._channels.items()
+        }
 
     def diagnostics(self) -> dict[str, str]:
         return self._paths.diagnostics()

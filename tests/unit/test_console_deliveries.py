@@ -1,0 +1,42 @@
+"""What counts as a console delivery: a stdout line holding the notification's subject and body."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conformance.observers.console import ConsoleLog, is_delivery
+
+SUBJECT = "console-delivers [nc-console-delivers-abc123]"
+BODY = 'A single console channel is delivered exactly once and the notification ends "Sent".'
+
+
+def test_the_reference_and_the_alert_controllers_lines_are_deliveries() -> None:
+    reference = {
+        "delivery": "console",
+        "notification": "ns/n",
+        "channel": "only",
+        "subject": SUBJECT,
+        "body": BODY,
+    }
+    alert = {"alert": "ns/n", "receiver": "only", "try": 1, "summary": SUBJECT, "details": BODY}
+    assert is_delivery(json.dumps(reference), SUBJECT, BODY)
+    assert is_delivery(json.dumps(alert), SUBJECT, BODY)
+    assert is_delivery(f"{SUBJECT}: {BODY}", SUBJECT, BODY)
+
+
+def test_a_log_line_naming_the_subject_alone_is_no_delivery() -> None:
+    assert not is_delivery(f"attempt 1 on only for {SUBJECT}: delivered", SUBJECT, BODY)
+    assert not is_delivery(json.dumps({"msg": "delivery attempt", "subject": SUBJECT}), SUBJECT, BODY)
+
+
+def test_only_delivery_lines_are_counted(tmp_path: Path) -> None:
+    log = ConsoleLog(tmp_path / "console.jsonl").open()
+    log.append(f"INFO reconciling {SUBJECT}")
+    log.append(json.dumps({"subject": SUBJECT, "body": BODY}))
+    log.append(json.dumps({"subject": "other [nc-other]", "body": BODY}))
+    log.close()
+    assert [line for _, line in log.deliveries(SUBJECT, BODY)] == [
+        json.dumps({"subject": SUBJECT, "body": BODY})
+    ]
+    assert len(log.lines()) == 3
