@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: all venv fuse-library assets browser conformance certify test unit lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert certify-strict bench
+.PHONY: all venv fuse-library assets browser conformance certify test unit lint fmt typecheck cluster-up clean kube-tools image conformance-kind certify-alert certify-strict bench docker-engine node-image kind-gate
 
 all: test
 
@@ -57,18 +57,42 @@ kube-tools: venv
 	@$(BIN)/kustomize version 2>/dev/null | grep -qx '$(KUSTOMIZE_VERSION)' || \
 		GOBIN=$(abspath $(BIN)) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-## The reference controller's image (needs a Docker engine).
-IMAGE := notification-conformance/reference-controller:dev
-image:
-	docker build -f deploy/Dockerfile -t $(IMAGE) .
+## Debian's Docker engine (where no engine answers) and debootstrap, installed once; the image
+## builds need no registry. clusters.kind.engine runs a command with the engine that answers or
+## with a dockerd of its own (own socket, data root and pidfile), stopped afterwards.
+docker-engine:
+	@command -v debootstrap >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends debootstrap >/dev/null)
+	@docker version >/dev/null 2>&1 || command -v dockerd >/dev/null || (apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null)
+ENGINE := $(BIN)/python -m clusters.kind.engine run --
 
-## The CI gate: the suite against the reference controller deployed in a kind cluster
-## (needs a Docker engine and kubectl; kind comes from kube-tools).
-conformance-kind: kube-tools
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m clusters.kind check
-	$(MAKE) image
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest conformance/suite -n $(WORKERS) --nc-cluster kind \
-		--nc-controller-cmd "" --junitxml=reports/junit.xml $(PYTEST_ARGS)
+## The reference controller's image, from deploy/Dockerfile on a Debian base made with debootstrap.
+IMAGE := notification-conformance/reference-controller:dev
+image: venv docker-engine
+	$(ENGINE) nice -n 19 $(BIN)/python -m clusters.kind.images controller
+
+## The kind node image with the control-plane and add-on images, all built from Debian packages and Go modules.
+node-image: assets docker-engine
+	$(ENGINE) nice -n 19 $(BIN)/python -m clusters.kind.images node
+
+## The CI gate: the suite against the reference controller deployed from deploy/ in a kind cluster
+## (2 replicas); disruptive scenarios restart its pods. kind and kustomize come from kube-tools,
+## kubectl from the node image's build.
+## A restart in the cluster deletes both pods and waits for new ones: 5 to 11 s here, past a 2 s
+## backoff window, so upper bounds forgive KIND_SLACK in this gate (lower bounds stay as strict).
+KIND_POD_SELECTOR := notification-system/app.kubernetes.io/name=notification-controller
+KIND_SLACK ?= 15s
+conformance-kind: kube-tools assets docker-engine
+	$(ENGINE) $(MAKE) --no-print-directory kind-gate
+
+kind-gate:
+	nice -n 19 $(BIN)/python -m clusters.kind.images controller node
+	PATH="$$($(BIN)/python -m clusters.kind.images path):$(abspath $(BIN)):$$PATH" && export PATH && \
+		$(BIN)/python -m clusters.kind check && \
+		$(BIN)/pytest conformance/suite -n $(WORKERS) --nc-cluster kind --nc-controller-cmd "" \
+		--nc-controller-pod-selector $(KIND_POD_SELECTOR) --nc-slack $(KIND_SLACK) \
+		--junitxml=reports/junit.xml $(PYTEST_ARGS)
 
 ## Certify a second implementation, examples/alert_controller, through its binding: reports in reports/alerting/.
 certify-alert: assets
@@ -94,7 +118,7 @@ bench: assets $(BENCH_STAMP)
 	$(BIN)/python -m bench --scale $(BENCH_SCALE) --workers $(WORKERS)
 
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
-test: assets kube-tools browser lint typecheck
+test: assets kube-tools browser docker-engine lint typecheck
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 ## The tests that need no cluster (about 30 s): pure logic, the sink on loopback, reports in chromium.

@@ -10,7 +10,7 @@ import time
 from reference_controller.informer import Informer
 from reference_controller.metrics import Metrics
 from reference_controller.reconciler import Reconciler
-from reference_controller.workqueue import ShutDown, WorkQueue
+from reference_controller.workqueue import ExponentialFailureRateLimiter, ShutDown, WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +55,9 @@ class Controller:
         workers: int,
         namespace: str | None = None,
         gate: Gate | None = None,
+        rate_limiter: ExponentialFailureRateLimiter | None = None,
     ) -> None:
-        self.queue = WorkQueue()
+        self.queue = WorkQueue(rate_limiter)
         self.reconciler = reconciler
         self.metrics: Metrics = reconciler.metrics
         self.metrics.watch_queue(lambda: len(self.queue), self.queue.pending_delays)

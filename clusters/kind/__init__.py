@@ -26,6 +26,8 @@ OVERLAY = HERE / "overlay"
 CONFIG_TEMPLATE = HERE / "cluster.yaml.j2"
 CLUSTER_NAME = "notification-conformance"
 IMAGE = "notification-conformance/reference-controller:dev"
+NODE_IMAGE = "notification-conformance/kind-node:v1.36.3"
+"""The node image ``make node-image`` builds (clusters/kind/images/node.py names it)."""
 NAMESPACE = "notification-system"
 DEPLOYMENT = "notification-controller"
 WAIT = "180s"
@@ -73,6 +75,7 @@ class KindCluster:
         cluster_name: str = CLUSTER_NAME,
         image: str = IMAGE,
         user: tuple[int, int] | None = None,
+        node_image: str = NODE_IMAGE,
         run: Callable[[Command], str] = _run,
     ) -> None:
         self.workdir = workdir
@@ -81,20 +84,27 @@ class KindCluster:
         if ":" not in image.rsplit("/", 1)[-1]:
             raise ClusterError(f"Give the controller's image as name:tag, not {image!r}.")
         self.image = image
+        self.node_image = node_image
         self.user = user if user is not None else (os.getuid(), os.getgid())
         self.run = run
         self.kubeconfig = workdir / "kubeconfig"
         self.config_path = workdir / "kind-config.yaml"
         self.overlay_path = workdir / "overlay"
         self._created = False
+        self._unshare: list[Command] = []
 
     def kind_config(self) -> str:
         template = jinja2.Template(CONFIG_TEMPLATE.read_text(), undefined=jinja2.StrictUndefined)
-        return str(template.render(name=self.cluster_name, shared=str(self.shared))) + "\n"
+        return (
+            str(template.render(name=self.cluster_name, shared=str(self.shared), node_image=self.node_image))
+            + "\n"
+        )
 
     def run_overlay(self) -> dict[str, Any]:
         """The run's own layer over ``overlay/``: its folder, --file-root and this machine's user,
-        so that the pod writes where the suite looks, with permissions the suite's folders allow."""
+        so that the pod writes where the suite looks, with permissions the suite's folders allow.
+        When that user is root (as on a CI machine), the pod runs as root too: runAsNonRoot is
+        lifted for the run, every capability is still dropped."""
         shared, (uid, gid) = str(self.shared), self.user
         name, _, tag = self.image.rpartition(":")
         spec = "/spec/template/spec"
@@ -113,6 +123,10 @@ class KindCluster:
             {"op": "replace", "path": f"{spec}/securityContext/runAsGroup", "value": gid},
             {"op": "replace", "path": f"{spec}/securityContext/fsGroup", "value": gid},
         ]
+        if uid == 0:
+            operations.append(
+                {"op": "replace", "path": f"{spec}/securityContext/runAsNonRoot", "value": False}
+            )
         return {
             "apiVersion": "kustomize.config.k8s.io/v1beta1",
             "kind": "Kustomization",
@@ -195,15 +209,32 @@ class KindCluster:
             raise ClusterError(
                 f"The kind cluster needs a Docker engine, and none answers the docker client at {where}."
             ) from err
-        if self.user[0] == 0:
-            raise ClusterError(
-                "Run the kind gate as a non-root user: the controller's pod runs as your user so that it "
-                "can write the folders the suite creates, and its runAsNonRoot setting refuses root."
-            )
+
+    def share_commands(self, propagation: str) -> tuple[list[Command], list[Command]]:
+        """What makes the run's folder a shared mount, and what undoes it, when it is not one.
+
+        HostToContainer propagation needs the folder's mount to be shared (or a slave), as
+        systemd makes every mount; where / is private (a machine without systemd), the folder
+        is bind-mounted onto itself as a shared mount for the run."""
+        if propagation.split(",")[0] in ("shared", "slave"):
+            return [], []
+        shared = str(self.shared)
+        return (
+            [Command(("mount", "--bind", shared, shared)), Command(("mount", "--make-shared", shared))],
+            [Command(("umount", shared))],
+        )
+
+    def _propagation(self) -> str:
+        return self.run(
+            Command(("findmnt", "--noheadings", "--output", "PROPAGATION", "--target", str(self.shared)))
+        ).strip()
 
     def start(self) -> Cluster:
         self.check_tools()
         self.write_files()
+        share, self._unshare = self.share_commands(self._propagation())
+        for command in share:
+            self.run(command)
         *setup, network = self.start_commands()
         self._created = True
         for command in setup:
@@ -220,8 +251,12 @@ class KindCluster:
         )
 
     def stop(self) -> None:
-        if not self._created:
-            return
-        for command in self.stop_commands():
-            self.run(command)
-        self._created = False
+        try:
+            if self._created:
+                for command in self.stop_commands():
+                    self.run(command)
+                self._created = False
+        finally:
+            unshare, self._unshare = self._unshare, []
+            for command in unshare:
+                self.run(command)

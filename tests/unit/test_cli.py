@@ -171,3 +171,9 @@ def test_the_wheel_carries_the_suite_and_what_it_runs_only() -> None:
         "clusters",
         "fixtures",
     }
+
+
+def test_fixtures_hold_data_only() -> None:
+    """The suite's servers live in the suite; fixtures/ is CRDs, scenarios and bindings."""
+    modules = sorted(str(p.relative_to(REPO)) for p in (REPO / "fixtures").rglob("*.py"))
+    assert modules == ["fixtures/__init__.py"]

@@ -79,7 +79,10 @@ def test_final_stage_runs_as_a_numeric_non_root_user_and_installs_nothing() -> N
     after_user = final[[i.keyword for i in final].index("USER") :]
     assert not [i for i in after_user if i.keyword in ("RUN", "ADD", "COPY")], after_user
     runs = [i.arguments for i in final if i.keyword == "RUN"]
-    assert runs == ["python -m pip uninstall --yes --no-cache-dir pip setuptools wheel"]
+    assert runs == [
+        "if python -m pip --version >/dev/null 2>&1; then "
+        "python -m pip uninstall --yes --no-cache-dir pip setuptools wheel; fi"
+    ]
     copies = [i.arguments for i in final if i.keyword == "COPY"]
     assert copies == ["--from=build /opt/controller /opt/controller"]
 
@@ -179,16 +182,31 @@ def test_the_image_holds_everything_the_controller_imports() -> None:
 
 
 def test_the_build_context_keeps_what_the_dockerfile_copies() -> None:
-    """.dockerignore leaves out everything but what the build stage copies."""
+    """.dockerignore leaves out everything but what the build stage copies (the offline build's
+    wheels included)."""
     kept = {
         line[1:].rstrip("/")
         for line in (REPO / ".dockerignore").read_text().splitlines()
         if line.startswith("!")
     }
     copied = {
-        source.rstrip("/")
+        re.sub(r"\[(.)\]", r"\1", source).rstrip("/")  # deploy/wheel[s]: copied when present
         for i in instructions(DOCKERFILE.read_text())
         if i.keyword == "COPY" and not i.arguments.startswith("--from")
         for source in i.arguments.split()[:-1]
     }
     assert copied == kept
+
+
+def test_the_base_is_a_build_argument_and_the_offline_build_needs_no_index() -> None:
+    """Both stages start from the PYTHON_IMAGE argument, and the build stage takes pip's
+    offline settings as arguments (so a Debian base and a wheelhouse replace the registries)."""
+    text = DOCKERFILE.read_text()
+    build = stages(text)[0]
+    args = [i.arguments for i in build if i.keyword == "ARG"]
+    assert args == ["PIP_NO_INDEX", "PIP_FIND_LINKS"]
+    first_copy = next(i.arguments for i in build if i.keyword == "COPY")
+    assert first_copy == "deploy/requirements.txt deploy/wheel[s] deploy/"
+    installs = [i.arguments for i in build if i.keyword == "RUN" and "pip install" in i.arguments]
+    assert len(installs) == 2 and "--requirement deploy/requirements.txt" in installs[0], installs
+    assert "--no-deps /wheels/notification_conformance-" in installs[1], installs

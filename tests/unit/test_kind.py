@@ -3,6 +3,8 @@ what it says when a tool is missing, and the CI workflow that drives it."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import re
 import shutil
@@ -13,7 +15,8 @@ import pytest
 import yaml
 
 from clusters.base import ClusterError
-from clusters.kind import IMAGE, OVERLAY, Command, KindCluster
+from clusters.kind import IMAGE, NODE_IMAGE, OVERLAY, Command, KindCluster
+from clusters.kind.images import node
 
 REPO = Path(__file__).resolve().parents[2]
 WORKFLOW = REPO / ".github" / "workflows" / "conformance-kind.yaml"
@@ -22,9 +25,10 @@ WORKFLOW = REPO / ".github" / "workflows" / "conformance-kind.yaml"
 class Recorder:
     """Stands in for running commands: records each and answers as kind and docker would."""
 
-    def __init__(self, fail_on: str | None = None) -> None:
+    def __init__(self, fail_on: str | None = None, propagation: str = "shared") -> None:
         self.commands: list[str] = []
         self.fail_on = fail_on
+        self.propagation = propagation
 
     def __call__(self, command: Command) -> str:
         self.commands.append(str(command))
@@ -37,6 +41,8 @@ class Recorder:
             )
         if command.argv[:3] == ("docker", "network", "inspect"):
             return "fc00:f853:ccd:e793::1 172.18.0.1 \n"
+        if command.argv[0] == "findmnt":
+            return self.propagation + "\n"
         return ""
 
 
@@ -71,6 +77,19 @@ def test_kind_config_shares_the_run_folder_at_the_same_path(tmp_path: Path) -> N
     assert node["extraMounts"] == [
         {"hostPath": shared, "containerPath": shared, "propagation": "HostToContainer"}
     ]
+
+
+def test_kind_config_runs_the_node_image_built_here_on_cgroup_v1_too(tmp_path: Path) -> None:
+    """The node is the image clusters/kind/images builds, its pods on the subnet the node's bridge
+    CNI config serves, and kubelet told to accept a cgroup v1 host."""
+    config = yaml.safe_load(cluster(tmp_path).kind_config())
+    assert config["nodes"][0]["image"] == NODE_IMAGE == node.NODE_IMAGE
+    assert config["networking"] == {"podSubnet": "10.244.0.0/16"}
+    cni = json.loads((node.HERE / "files" / "etc" / "cni" / "net.d" / "10-kind-bridge.conflist").read_text())
+    [[node_range]] = cni["plugins"][0]["ipam"]["ranges"]
+    assert ipaddress.IPv4Network(node_range["subnet"]).subnet_of(ipaddress.IPv4Network("10.244.0.0/16"))
+    [patch] = config["kubeadmConfigPatches"]
+    assert yaml.safe_load(patch) == {"kind": "KubeletConfiguration", "failCgroupV1": False}
 
 
 def test_run_overlay_points_the_pod_at_the_run_folder_as_this_user(tmp_path: Path) -> None:
@@ -128,12 +147,38 @@ def test_start_runs_the_commands_in_order_and_finds_the_gateway(
     kind = cluster(tmp_path, recorder)
     started = kind.start()
     assert recorder.commands[0] == "docker info --format {{.ServerVersion}}"
-    assert recorder.commands[1:] == [str(c) for c in kind.start_commands()]
+    shared = (tmp_path / "run").resolve()
+    assert recorder.commands[1] == f"findmnt --noheadings --output PROPAGATION --target {shared}"
+    assert recorder.commands[2:] == [str(c) for c in kind.start_commands()]
     assert started.host_address == "172.18.0.1"
     assert started.context == "kind-notification-conformance"
     assert started.server == "https://127.0.0.1:40123"
     kind.stop()
     assert recorder.commands[-1] == "kind delete cluster --name notification-conformance"
+
+
+def test_a_private_run_folder_is_made_a_shared_mount_for_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where / is private (no systemd), HostToContainer needs the folder to be a shared mount:
+    it is bind-mounted onto itself for the run, and unmounted after the cluster is deleted,
+    also when the start failed."""
+    tools(tmp_path, monkeypatch, "kind", "kubectl", "docker")
+    shared = (tmp_path / "run").resolve()
+    recorder = Recorder(fail_on="kind load", propagation="private")
+    kind = cluster(tmp_path, recorder)
+    with pytest.raises(ClusterError):
+        kind.start()
+    kind.stop()
+    assert recorder.commands[2:4] == [f"mount --bind {shared} {shared}", f"mount --make-shared {shared}"]
+    assert recorder.commands[-2:] == [
+        "kind delete cluster --name notification-conformance",
+        f"umount {shared}",
+    ]
+    kind.stop()
+    assert recorder.commands[-1] == f"umount {shared}", "undone once"
+    assert recorder.commands.count(f"umount {shared}") == 1
+    assert kind.share_commands("shared,slave") == ([], [])
 
 
 def test_a_failed_start_still_deletes_the_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -186,11 +231,24 @@ def test_no_docker_engine_is_one_sentence(tmp_path: Path, monkeypatch: pytest.Mo
     )
 
 
-def test_root_is_refused_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    tools(tmp_path, monkeypatch, "kind", "kubectl", "docker")
+def test_as_root_the_pod_runs_as_root_with_runasnonroot_lifted(tmp_path: Path) -> None:
+    """Root's folders are writable by root only: the run's pod is root too, for this run alone."""
     (tmp_path / "run").mkdir()
-    with pytest.raises(ClusterError, match="Run the kind gate as a non-root user"):
-        KindCluster(tmp_path / "cluster", tmp_path / "run", user=(0, 0), run=Recorder()).start()
+    as_root = KindCluster(tmp_path / "cluster", tmp_path / "run", user=(0, 0), run=Recorder())
+    [patch] = as_root.run_overlay()["patches"]
+    operations = yaml.safe_load(patch["patch"])
+    assert operations[-1] == {
+        "op": "replace",
+        "path": "/spec/template/spec/securityContext/runAsNonRoot",
+        "value": False,
+    }
+    assert {
+        "op": "replace",
+        "path": "/spec/template/spec/securityContext/runAsUser",
+        "value": 0,
+    } in operations
+    [patch] = cluster(tmp_path).run_overlay()["patches"]
+    assert not [op for op in yaml.safe_load(patch["patch"]) if op["path"].endswith("runAsNonRoot")]
 
 
 def workflow() -> dict[Any, Any]:
@@ -207,11 +265,14 @@ def test_workflow_gates_pull_requests_on_make_conformance_kind() -> None:
     assert job["runs-on"].startswith("ubuntu-") and job["timeout-minutes"] <= 60
     steps = job["steps"]
     uses = [step.get("uses", "").split("@")[0] for step in steps]
-    assert uses[:3] == ["actions/checkout", "actions/setup-python", "actions/setup-go"]
+    assert uses[:4] == ["actions/checkout", "actions/setup-python", "actions/setup-go", "actions/cache"]
     assert steps[1]["with"]["python-version"] == "3.11"
+    assert steps[3]["with"]["path"] == "~/.cache/notification-conformance"
+    assert "clusters/kind/images/**" in steps[3]["with"]["key"]
     runs = [step.get("run", "") for step in steps]
-    install = next(run for run in runs if "make kube-tools" in run)
-    assert "kubectl" in install and "https://dl.k8s.io/release/" in install
+    assert any("make kube-tools" in run for run in runs)
+    assert any("apt-get install -y -qq debootstrap" in run for run in runs)
+    assert not any("https://" in run for run in runs), "nothing is downloaded outside the build"
     gate = runs.index("make conformance-kind")
     upload = steps[uses.index("actions/upload-artifact")]
     assert uses.index("actions/upload-artifact") > gate
@@ -222,5 +283,13 @@ def test_makefile_builds_the_image_the_provider_loads() -> None:
     makefile = (REPO / "Makefile").read_text()
     assert f"IMAGE := {IMAGE}\n" in makefile
     target = makefile[makefile.index("conformance-kind: ") :].split("\n\n")[0]
-    assert "python -m clusters.kind check" in target and "$(MAKE) image" in target
-    assert "--nc-cluster kind" in target and '--nc-controller-cmd ""' in target
+    assert target.splitlines()[1:] == ["\t$(ENGINE) $(MAKE) --no-print-directory kind-gate"]
+    gate = makefile[makefile.index("kind-gate:\n") :].split("\n\n")[0]
+    assert "python -m clusters.kind.images controller node" in gate
+    assert "python -m clusters.kind check" in gate
+    assert "--nc-cluster kind" in gate and '--nc-controller-cmd ""' in gate
+    assert "--nc-controller-pod-selector $(KIND_POD_SELECTOR) --nc-slack $(KIND_SLACK)" in gate
+    assert (
+        "KIND_POD_SELECTOR := notification-system/app.kubernetes.io/name=notification-controller\n"
+        in makefile
+    )

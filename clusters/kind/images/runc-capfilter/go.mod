@@ -1,0 +1,3 @@
+module notification-conformance/runc-capfilter
+
+go 1.22
