@@ -49,15 +49,14 @@ def test_the_alert_controller_is_certified_through_its_binding(tmp_path: Path) -
     }
     scenarios = {s["scenario"]: s for s in run.report["scenarios"]}
     assert all(s["passed"] for s in scenarios.values())
-    # Judged with the binding's declarations: 10% jitter, and whole-second status times known to
-    # within their second and the arrival of the status write that reported them.
-    archive = [r for r in scenarios["readonly-file"]["timeline"] if r["channel"] == "archive"]
-    assert [r["source"] for r in archive] == ["status"] * 4
+    # Judged with the binding's declarations (10% jitter) on the suite's own clock: the refusing
+    # filesystem stamps every failing file attempt, so whole-second status times widen nothing.
+    readonly = scenarios["readonly-file"]
+    assert readonly["readOnlyMechanisms"]["archive"].startswith("FUSE"), readonly["readOnlyMechanisms"]
+    archive = [r for r in readonly["timeline"] if r["channel"] == "archive"]
+    assert [r["source"] for r in archive] == ["fuse"] * 4
     assert archive[1]["window"] == pytest.approx([1.0 * 0.9 - 0.05, 1.0 * 1.1 + 0.75])
-    assert all(r["gap"] == int(r["gap"]) for r in archive[1:]), "status times are whole seconds"
-    for r in archive[1:]:
-        low, high = r["gapRange"]
-        assert low <= r["gap"] <= high and high - low <= 2.0, r
+    assert any(r["gap"] != int(r["gap"]) for r in archive[1:]), "fuse stamps are finer than seconds"
     flaky = [r for r in scenarios["mixed-recovers"]["timeline"] if r["channel"] == "flaky"]
     assert [r["source"] for r in flaky] == ["sink"] * 3
     assert flaky[1]["window"] == pytest.approx([1.0 * 0.9 - 0.05, 1.0 * 1.1 + 0.75])
