@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import REPO, run_suite
 
 STRICT = REPO / "fixtures" / "bindings" / "strict"
 CONTROLLER = "{python} -m examples.strict_controller --kubeconfig {kubeconfig}"
 
 
+@pytest.mark.timeout(1500)
 def test_the_strict_controller_is_certified_as_its_api_is(tmp_path: Path) -> None:
     run = run_suite(
         tmp_path,
