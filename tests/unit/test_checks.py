@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -375,31 +376,6 @@ def test_idempotency_keys_are_stable_per_channel_when_claimed() -> None:
     assert requirements(evaluate(scenario, missing, TOL, features=features)) == ["NR-IDEMPOTENCY-KEY"]
 
 
-def test_a_failure_while_touching_fails_the_spurious_reconcile_requirement() -> None:
-    touched = Scenario(
-        "t",
-        "",
-        READONLY.channels,
-        POLICY,
-        "PartiallySent",
-        ("core",),
-        "test",
-        requirements=("NR-SPURIOUS-RECONCILE",),
-        actions=Actions(touch_every=0.15),
-    )
-    observed = observe(shifted(good_readonly(), 2, -0.8))
-    observed.touches, observed.touched_at = 12, T0 + 0.15
-    verdict = evaluate(touched, observed, TOL)
-    assert requirements(verdict) == ["NR-BACKOFF-LOWER", "NR-SPURIOUS-RECONCILE"]
-    blamed = verdict.violations[-1]
-    assert blamed.message.startswith(
-        "after the suite began touching the object (it did so 12 times) at 0.150s: [NR-BACKOFF-LOWER] "
-        "channel 'archive' attempt 2 came 0.202s after attempt 1"
-    )
-    assert (blamed.channel, blamed.attempt) == ("archive", 2)
-    assert evaluate(touched, observe(good_readonly()), TOL).passed
-
-
 TOUCHED = Scenario(
     "t",
     "",
@@ -411,6 +387,21 @@ TOUCHED = Scenario(
     requirements=("NR-SPURIOUS-RECONCILE", "NR-BACKOFF-LOWER"),
     actions=Actions(touch_every=0.15),
 )
+
+
+def test_a_failure_while_touching_fails_the_spurious_reconcile_requirement() -> None:
+    touched = replace(TOUCHED, requirements=("NR-SPURIOUS-RECONCILE",))
+    observed = observe(shifted(good_readonly(), 2, -0.8))
+    observed.touches, observed.touched_at = 12, T0 + 0.15
+    verdict = evaluate(touched, observed, TOL)
+    assert requirements(verdict) == ["NR-BACKOFF-LOWER", "NR-SPURIOUS-RECONCILE"]
+    blamed = verdict.violations[-1]
+    assert blamed.message.startswith(
+        "after the suite began touching the object (it did so 12 times) at 0.150s: [NR-BACKOFF-LOWER] "
+        "channel 'archive' attempt 2 came 0.202s after attempt 1"
+    )
+    assert (blamed.channel, blamed.attempt) == ("archive", 2)
+    assert evaluate(touched, observe(good_readonly()), TOL).passed
 
 
 def test_a_cap_bug_while_touching_keeps_its_own_requirement_alone() -> None:
