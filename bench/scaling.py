@@ -140,7 +140,7 @@ def measure(plane: LocalControlPlane, levels: tuple[int, ...]) -> dict[str, Any]
         pids = harness.process_ids(plane, environment)
         api_client = harness.api_client_for(plane.kubeconfig_path, pool=max(levels) + 32)
         try:
-            runner = ScenarioRunner(context, harness.binding(), api_client)
+            runner = ScenarioRunner(context, harness.binding(), api_client, environment)
             for in_flight in levels:
                 results.append(run_level(runner, scenario, in_flight, pids, in_flight == max(levels)))
         finally:

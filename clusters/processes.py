@@ -66,6 +66,7 @@ class ManagedProcess:
         group: int | None = None,
     ) -> None:
         self.name = name
+        self.argv = list(argv)
         self.log_path = log_path
         self._log: IO[bytes] = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._reader: threading.Thread | None = None

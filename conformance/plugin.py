@@ -8,23 +8,20 @@ registered only when the suite itself (``conformance/suite``) is collected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config
 
 from conformance.binding.binding import Binding, BindingError
 from conformance.contract.requirements import FEATURES
 from conformance.contract.tolerances import Tolerances
 from conformance.environment.context import RunContext
-from conformance.environment.control import ControlClient
-from conformance.environment.launch import CANNOT_RESTART
+from conformance.environment.control import ControlClient, ControlError
 from conformance.environment.settings import OPTIONS, Settings, SettingsError, paths, settings
-from conformance.reports import record
-from conformance.run.result import ScenarioResult
-from conformance.run.runner import ScenarioRunner
+from conformance.reports.outcome import Outcome
+from conformance.run.pool import ScenarioPool
 from conformance.scenarios.fitting import Fit
 from conformance.scenarios.load import load
 from conformance.scenarios.model import FLAGS, Scenario, ScenarioError
@@ -35,6 +32,7 @@ SCENARIO_PROPERTY = "nc_scenario"
 BINDING_ERROR_PROPERTY = "nc_binding_error"
 FITS_KEY = pytest.StashKey[dict[str, Fit]]()
 CONTEXT_KEY = pytest.StashKey[RunContext]()
+POOL_KEY = pytest.StashKey[ScenarioPool[Outcome]]()
 TEST_TIMEOUT_MARGIN = 30.0
 BY_NAME = {o.name: o for o in OPTIONS}
 
@@ -89,12 +87,24 @@ def fits(config: pytest.Config) -> dict[str, Fit]:
     return config.stash[FITS_KEY]
 
 
-def lease_wait(config: pytest.Config) -> float:
-    """The longest a test may wait for its lease on the run's control endpoint: until the longest
-    scenario sharing it ends and every scenario that runs alone has had its turn."""
+def runs_alone(scenario: Scenario, scoped: bool) -> bool:
+    """Whether the scenario must hold the run's exclusive lease: flagged serial, or disruptive
+    without an instance of its own (``scoped``: the controller command takes ``{namespace}``)."""
+    return "serial" in scenario.flags or ("disruptive" in scenario.flags and not scoped)
+
+
+def scoped(config: pytest.Config) -> bool:
+    return "{namespace}" in (option(config, "controller-cmd") or "")
+
+
+def queue_wait(config: pytest.Config) -> float:
+    """The longest a scenario may wait before it starts: until the longest scenario it must not
+    overlap ends and every scenario that runs alone has had its turn."""
     tolerances = settings_from(config).tolerances
     fitted = [f.scenario for f in fits(config).values() if f.scenario is not None]
-    alone = [s for s in fitted if {"disruptive", "serial"} & set(s.flags)]
+    alone = [s for s in fitted if runs_alone(s, scoped(config))]
+    if not alone:
+        return 0.0
     shared = [timeout_for(s, tolerances) for s in fitted if s not in alone]
     return max(shared, default=0.0) + sum(timeout_for(s, tolerances) for s in alone)
 
@@ -112,7 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def marks_for(scenario: Scenario, tolerances: Tolerances, wait: float = 0.0) -> list[pytest.MarkDecorator]:
     """pytest marks for a scenario, so that -m selects by feature and flag; its timeout also covers
-    ``wait``, the longest it may wait for its lease."""
+    ``wait``, the longest it may wait before it starts."""
     marks = [pytest.mark.timeout(timeout_for(scenario, tolerances) + wait)]
     marks += [getattr(pytest.mark, feature.replace("-", "_")) for feature in scenario.features]
     marks += [getattr(pytest.mark, flag) for flag in scenario.flags]
@@ -148,54 +158,23 @@ def nc_binding(nc_context: RunContext) -> Binding:
     return Binding.load(Path(nc_context.binding))
 
 
-@pytest.fixture(scope="session")
-def nc_api_client(nc_context: RunContext) -> Iterator[client.ApiClient]:
-    api_client = config.new_client_from_config(nc_context.kubeconfig, context=nc_context.kube_context)
-    yield api_client
-    api_client.close()
-
-
-@pytest.fixture(scope="session")
-def scenario_runner(
-    nc_context: RunContext, nc_binding: Binding, nc_api_client: client.ApiClient
-) -> ScenarioRunner:
-    return ScenarioRunner(nc_context, nc_binding, nc_api_client)
-
-
 @pytest.fixture
-def run_scenario(
-    request: pytest.FixtureRequest, scenario_runner: ScenarioRunner, nc_context: RunContext
-) -> Callable[[Scenario], ScenarioResult]:
-    """Run a scenario, attach its timeline to the test's report, and return the result."""
+def scenario_outcome(request: pytest.FixtureRequest, nc_context: RunContext) -> Callable[[Scenario], Outcome]:
+    """The outcome of a scenario the run started: from its pool in this process, or asked of the
+    process that set the run up (a pytest-xdist worker's case)."""
 
-    control = ControlClient(nc_context.control_url)
+    def wait(scenario: Scenario) -> Outcome:
+        fitted = fits(request.config)[scenario.name].scenario or scenario
+        timeout = timeout_for(fitted, nc_context.tolerances) + queue_wait(request.config)
+        pool = request.config.stash.get(POOL_KEY, None)
+        try:
+            if pool is not None:
+                return pool.outcome(scenario.name, timeout)
+            return Outcome.from_dict(ControlClient(nc_context.control_url).outcome(scenario.name, timeout))
+        except (ControlError, KeyError, TimeoutError) as err:
+            pytest.fail(f"The run has no outcome of scenario {scenario.name!r}: {err or 'timed out'}.", False)
 
-    def run(scenario: Scenario) -> ScenarioResult:
-        disruptive = "disruptive" in scenario.flags
-        if disruptive and not nc_context.restartable:
-            pytest.skip(CANNOT_RESTART)
-        alone = disruptive or "serial" in scenario.flags
-        with control.lease(exclusive=alone, timeout=lease_wait(request.config)):
-            if not control.controller_alive():
-                log = Path(option(request.config, "report-dir")).resolve() / "controller.log"
-                pytest.fail(controller_exited(Path(nc_context.workdir), log), pytrace=False)
-            result = scenario_runner.run(scenario)
-        request.node.user_properties.append((RESULT_PROPERTY, record.summary(result)))
-        return result
-
-    return run
-
-
-def controller_exited(workdir: Path, log: Path, lines: int = 10) -> str:
-    """Said in full by the first test that finds the controller gone, and briefly by the others."""
-    try:
-        (workdir / "controller-exit-reported").touch(exist_ok=False)
-    except FileExistsError:
-        return f"The controller under test has exited; its log is {log}."
-    live = workdir / "controller.log"
-    tail = live.read_text(errors="replace").splitlines()[-lines:] if live.exists() else []
-    ending = "\n".join(f"  {line}" for line in tail) if tail else "  (it wrote nothing)"
-    return f"The controller under test has exited; its log is {log}, which ends:\n{ending}"
+    return wait
 
 
 def timeout_for(scenario: Scenario, tolerances: Tolerances) -> float:

@@ -8,31 +8,50 @@ else, starts a cluster, a sink and a controller.
 from __future__ import annotations
 
 import contextlib
+import re
+import secrets
 import signal
 import sys
+import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, cast
 
 import pytest
+from kubernetes import client, config
 
 from conformance.binding import preflight
 from conformance.binding.binding import Binding, BindingError
+from conformance.environment.context import RunContext
 from conformance.environment.run_environment import RunEnvironment, SetupError
 from conformance.environment.settings import DEFAULT_SCENARIOS
 from conformance.plugin import (
     BINDING_ERROR_PROPERTY,
     CONTEXT_KEY,
+    POOL_KEY,
     RESULT_PROPERTY,
     SCENARIO_PROPERTY,
+    fits,
     load_scenarios,
     option,
+    runs_alone,
     settings_from,
+    timeout_for,
 )
-from conformance.reports import certification, document, html_page, implementation, junit
+from conformance.reports import certification, document, html_page, implementation, junit, outcome
+from conformance.reports.outcome import Outcome, controller_exited
+from conformance.run.pool import ScenarioPool
+from conformance.run.runner import ScenarioRunner, namespace_for
 from conformance.scenarios.load import load
+from conformance.scenarios.model import Scenario
+
+STOP_TIMEOUT = 60.0
+"""How long scenarios still running at the end may take to clean up."""
+CONNECTIONS = 256
+SCENARIO_ID = re.compile(r"::test_scenario\[(.+)\]$")
 
 
 @dataclass
@@ -83,6 +102,12 @@ class Session:
         self.deviations: list[str] = []
         self.core: list[str] = []
         self._previous_sigterm: Any = None
+        self.namespaces: dict[str, str] = {}
+        """Every applicable scenario's namespace, known before the controller starts."""
+        self.pool: ScenarioPool[Outcome] | None = None
+        self.runner: ScenarioRunner | None = None
+        self.api_client: client.ApiClient | None = None
+        self._lock = threading.Lock()
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.config.option.collectonly:
@@ -138,12 +163,73 @@ class Session:
         )
         self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         self.environment = RunEnvironment(settings)
+        run = secrets.token_hex(3)
+        fitting = [s for s in scenarios if binding.fit(s).scenario is not None]
+        self.namespaces = {s.name: namespace_for(s.name, run) for s in fitting}
+        ready = f"nc-ready-{run}"
+        shared = [ready, *(self.namespaces[s.name] for s in fitting if "disruptive" not in s.flags)]
         try:
-            context = self.environment.start()
+            context = self.environment.start(shared, ready)
         except (SetupError, BindingError) as err:
             self.environment = None
             raise pytest.UsageError(str(err)) from err
         self.config.stash[CONTEXT_KEY] = context
+        self._start_pool(binding, context, self.environment)
+
+    def _start_pool(self, binding: Binding, context: RunContext, environment: RunEnvironment) -> None:
+        """The pool every selected scenario runs in, once collection says which are selected."""
+        log = Path(option(self.config, "report-dir")).resolve() / "controller.log"
+
+        def gone(namespace: str) -> str | None:
+            return None if environment.alive(namespace) else controller_exited(context.workpath, log)
+
+        def attempt(scenario: Scenario) -> Outcome:
+            namespace = self.namespaces[scenario.name]
+            runner = self._runner(binding, context, environment)
+            return outcome.attempt(
+                scenario, lambda s: runner.run(s, namespace), context.restartable, lambda: gone(namespace)
+            )
+
+        fitted = fits(self.config)
+        pool = self.pool = ScenarioPool(
+            attempt,
+            lambda s: runs_alone(s, environment.scoped),
+            lambda s: timeout_for(fitted[s.name].scenario or s, context.tolerances),
+        )
+        self.config.stash[POOL_KEY] = pool
+        if environment.control is not None:
+            environment.control.outcomes = lambda name, timeout: pool.outcome(name, timeout).as_dict()
+
+    def _runner(self, binding: Binding, context: RunContext, environment: RunEnvironment) -> ScenarioRunner:
+        """One runner, and one API client, for every scenario; made when the first one starts."""
+        with self._lock:
+            if self.runner is None:
+                self.api_client = api_client(context)
+                self.runner = ScenarioRunner(context, binding, self.api_client, environment)
+            return self.runner
+
+    def _start_scenarios(self, names: Iterable[str]) -> None:
+        """Those the binding claims and can express, each once; the others' tests skip."""
+        if self.pool is None:
+            return
+        binding = Binding.load(settings_from(self.config).binding)
+        fitted = fits(self.config)
+        by_name = {s.name: s for s in load_scenarios(self.config)}
+        self.pool.start(
+            by_name[name]
+            for name in names
+            if name in by_name
+            and fitted[name].scenario is not None
+            and set(by_name[name].features) <= set(binding.features)
+        )
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        if not self.config.pluginmanager.has_plugin("dsession"):  # without xdist: this process runs them
+            self._start_scenarios(_scenario_names(item.nodeid for item in session.items))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self._start_scenarios(_scenario_names(ids))  # every worker collects the same items
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         context = config.stash.get(CONTEXT_KEY, None)
@@ -195,6 +281,7 @@ class Session:
         if environment is None:
             return
         directory = Path(option(self.config, "report-dir"))
+        self._stop_scenarios()
         try:
             directory.mkdir(parents=True, exist_ok=True)
             if environment.controller is not None:
@@ -236,6 +323,18 @@ class Session:
             return
         self.html_path = html_page.write(self.report, directory)
 
+    def _stop_scenarios(self) -> None:
+        """Scenarios still running (Ctrl-C, -x) stop waiting and clean up before the environment goes."""
+        with self._lock:
+            runner = self.runner
+        if runner is not None:
+            runner.cancel()
+        if self.pool is not None:
+            self.pool.join(STOP_TIMEOUT)
+        if self.api_client is not None:
+            self.api_client.close()
+        self.pool = self.runner = self.api_client = None
+
     def _environment_error(self, session: pytest.Session, message: str) -> None:
         self.config.hook.pytest_runtest_logreport(report=junit.environment_error(message))
         if session.exitstatus == pytest.ExitCode.OK:
@@ -259,6 +358,19 @@ def failure_message(test_report: pytest.TestReport) -> str:
     if len(lines) > 1 and lines[0].endswith(":"):  # "scenario 'x' violated the contract:" + the first
         return f"{lines[0]} {lines[1]}"[:500]
     return lines[0][:500] if lines else ""
+
+
+def _scenario_names(node_ids: Iterable[str]) -> list[str]:
+    """The scenario of each of the suite's test IDs (``...::test_scenario[<name>]``)."""
+    return [m.group(1) for node in node_ids if (m := SCENARIO_ID.search(node))]
+
+
+def api_client(context: RunContext) -> client.ApiClient:
+    """One client for every scenario of the run: a connection for each watch and call in flight."""
+    configuration = client.Configuration()
+    config.load_kube_config(context.kubeconfig, context.kube_context, client_configuration=configuration)
+    configuration.connection_pool_maxsize = CONNECTIONS
+    return client.ApiClient(configuration)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -43,6 +43,11 @@ def duration(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 15s or 500ms") from err
 
 
+def namespaces(text: str) -> tuple[str, ...]:
+    """A comma-separated list, as Operator SDK's WATCH_NAMESPACE; empty means every namespace."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="reference_controller",
@@ -50,7 +55,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--kubeconfig", help="kubeconfig file; in-cluster configuration when omitted")
     parser.add_argument("--context", help="kubeconfig context to use")
-    parser.add_argument("--namespace", help="watch only this namespace (default: all)")
+    parser.add_argument(
+        "--namespace",
+        type=namespaces,
+        default=(),
+        help="watch only these namespaces, comma-separated (default: all)",
+    )
     parser.add_argument(
         "--workers",
         type=int,

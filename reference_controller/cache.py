@@ -54,13 +54,24 @@ class Store:
         with self._lock:
             self._objects.pop(key, None)
 
-    def replace(self, objects: dict[str, Object]) -> None:
+    def replace(self, objects: dict[str, Object], namespace: str | None = None) -> None:
+        """Hold ``objects`` instead of what it held, or, given a namespace, of what it held there:
+        informers of several namespaces share one store."""
         with self._lock:
-            self._objects = dict(objects)
+            kept = {k: o for k, o in self._objects.items() if namespace and not _within(k, namespace)}
+            self._objects = {**kept, **objects}
 
-    def versions(self) -> dict[str, str]:
+    def versions(self, namespace: str | None = None) -> dict[str, str]:
         with self._lock:
-            return {key: version_of(obj) for key, obj in self._objects.items()}
+            return {
+                key: version_of(obj)
+                for key, obj in self._objects.items()
+                if not namespace or _within(key, namespace)
+            }
+
+
+def _within(key: str, namespace: str) -> bool:
+    return key.startswith(f"{namespace}/")
 
 
 class MutationCache:

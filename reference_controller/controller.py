@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 
 from reference_controller.informer import Informer
 from reference_controller.metrics import Metrics
@@ -45,7 +46,8 @@ class Gate:
 
 
 class Controller:
-    """Calls ``reconciler.reconcile`` for every key the informer reports, never twice at once for
+    """Calls ``reconciler.reconcile`` for every key the informers (one per watched namespace, or one
+    for all) report, never twice at once for
     one key; a failed reconcile is retried with the queue's per-key backoff."""
 
     def __init__(
@@ -53,7 +55,7 @@ class Controller:
         reconciler: Reconciler,
         informer_factory: type[Informer],
         workers: int,
-        namespace: str | None = None,
+        namespaces: Sequence[str] = (),
         gate: Gate | None = None,
         rate_limiter: ExponentialFailureRateLimiter | None = None,
     ) -> None:
@@ -62,18 +64,23 @@ class Controller:
         self.metrics: Metrics = reconciler.metrics
         self.metrics.watch_queue(lambda: len(self.queue), self.queue.pending_delays)
         self.gate = gate or Gate(True)
-        self.informer = informer_factory(reconciler.api, self.queue.add, namespace, reconciler.cache.store)
+        store = reconciler.cache.store
+        self.informers: list[Informer] = [
+            informer_factory(reconciler.api, self.queue.add, namespace, store)
+            for namespace in ([*namespaces] if namespaces else [None])
+        ]
         self.workers = [
             threading.Thread(target=self._work, name=f"worker-{i}", daemon=True) for i in range(workers)
         ]
 
     def start(self) -> None:
-        self.informer.start()
+        for informer in self.informers:
+            informer.start()
         for worker in self.workers:
             worker.start()
 
     def ready(self) -> bool:
-        return self.informer.synced.is_set()
+        return all(informer.synced.is_set() for informer in self.informers)
 
     def stop(self, grace: float = 10.0) -> bool:
         """Stop taking work; let in-flight rounds finish so their status is written.
@@ -84,7 +91,8 @@ class Controller:
         deadline = time.monotonic() + grace
         for worker in self.workers:
             worker.join(max(deadline - time.monotonic(), 0))
-        self.informer.stop()
+        for informer in self.informers:
+            informer.stop()
         return not any(worker.is_alive() for worker in self.workers)
 
     def _work(self) -> None:

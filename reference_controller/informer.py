@@ -51,7 +51,7 @@ class Informer:
         self._stop = threading.Event()
         self.synced = threading.Event()
         self._response: urllib3.BaseHTTPResponse | None = None
-        self._thread = threading.Thread(target=self._run, name="informer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"informer-{namespace or 'all'}", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -86,9 +86,9 @@ class Informer:
 
     def _relist(self) -> str:
         listing = self._call()
-        known = self.store.versions()
+        known = self.store.versions(self._namespace)
         current = {key_of(obj): obj for obj in listing["items"]}
-        self.store.replace(current)
+        self.store.replace(current, self._namespace)
         for key in set(known) - set(current):
             self._on_change(key)
         for key, obj in current.items():

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import shlex
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,12 @@ import clusters
 from clusters.processes import ManagedProcess
 from conformance.binding import preflight
 from conformance.binding.binding import Binding
-from conformance.environment import identity, launch
+from conformance.environment import identity, launch, readiness
 from conformance.environment.context import RunContext
 from conformance.environment.control import RunControl
 from conformance.environment.settings import Settings
 from conformance.observers.console import ConsoleLog
-from conformance.observers.sink.recording import SinkError, SinkProcess
+from conformance.observers.sink.recording import SinkClient, SinkError, SinkProcess
 
 CRD_ESTABLISH_TIMEOUT = 30.0
 
@@ -81,12 +80,22 @@ class RunEnvironment:
         self.control: RunControl | None = None
         self.identity: identity.ServiceAccountIdentity | None = None
         self.controller_argv: list[str] = []
+        self.scoped = False
+        """The command takes ``{namespace}`` and the run planned its namespaces: disruptive
+        scenarios get instances of their own."""
+        self.instances: dict[str, ManagedProcess] = {}
+        """The instances of disruptive scenarios running now, by namespace."""
+        self._values: dict[str, str] = {}
         self.user: launch.ControllerUser | None = None
         self._launcher = ThreadPoolExecutor(1, thread_name_prefix="controller-launcher")
         self.details: dict[str, Any] = {}
 
-    def start(self) -> RunContext:
+    def start(self, shared: Sequence[str] | None = None, ready: str | None = None) -> RunContext:
+        """``shared``: the namespaces the run's shared instance watches, for a ``{namespace}`` command
+        (every scenario's but the disruptive ones'); without them it watches all, and disruptive
+        scenarios share it. ``ready``: where to wait for the controller's first delivery."""
         settings = self.settings
+        self.scoped = "{namespace}" in settings.controller_cmd and shared is not None
         try:
             launch.check_options(
                 settings.controller_cmd, settings.controller_user, settings.restart_cmd, settings.pod_selector
@@ -107,12 +116,18 @@ class RunEnvironment:
             install_crds(api_client, binding)
             preflight.check_binding(api_client, binding)
             self.sink = self._start_sink(settings.sink_address or cluster.host_address or "127.0.0.1")
-            self._start_controller(self._controller_cluster(cluster, api_client))
-            self.control = RunControl(
-                self._restarter(api_client, cluster),
-                lambda: self.controller is None or self.controller.running(),
-            ).start()
-        except (clusters.ClusterError, identity.IdentityError, launch.LaunchError) as err:
+            self._start_controller(self._controller_cluster(cluster, api_client), shared or ())
+            self.control = RunControl(self._restarter(api_client, cluster)).start()
+            if ready is not None:
+                hooks = SinkClient(self.sink.url).hook_url(f"{ready}/ready")
+                seconds = readiness.wait_ready(api_client, binding, ready, hooks, self.workdir / ready)
+                self.details["controllerReadySeconds"] = round(seconds, 3)
+        except (
+            clusters.ClusterError,
+            identity.IdentityError,
+            launch.LaunchError,
+            readiness.NotReady,
+        ) as err:
             self.stop()
             raise SetupError(str(err)) from err
         except BaseException:
@@ -132,7 +147,7 @@ class RunEnvironment:
             tolerances=settings.tolerances,
             keep_on_failure=settings.keep_on_failure,
             controller_user=self.user.name if self.user else None,
-            restartable=self.control.restart is not None,
+            restartable=self.control.restart is not None or self.scoped,
         )
         return self.context
 
@@ -156,7 +171,7 @@ class RunEnvironment:
         kubeconfig = self.identity.write_kubeconfig(self.workdir / "controller-kubeconfig")
         return dataclasses.replace(cluster, kubeconfig=kubeconfig, context=identity.CONTEXT)
 
-    def _start_controller(self, cluster: clusters.Cluster) -> None:
+    def _start_controller(self, cluster: clusters.Cluster, shared: Sequence[str]) -> None:
         if not self.settings.controller_cmd:
             return
         kubeconfig = cluster.kubeconfig
@@ -164,35 +179,33 @@ class RunEnvironment:
             self.user = launch.ControllerUser.resolve(self.settings.controller_user)
             self.details["controllerUser"] = self.user.name
             kubeconfig = self.user.prepare(self.workdir, cluster.kubeconfig)
-        values = {
-            "kubeconfig": shlex.quote(str(kubeconfig)),
-            "context": shlex.quote(cluster.context or ""),
-            "python": shlex.quote(sys.executable),
-            "workdir": shlex.quote(str(self.workdir)),
+        self._values = {
+            "kubeconfig": str(kubeconfig),
+            "context": cluster.context or "",
+            "python": sys.executable,
+            "workdir": str(self.workdir),
+            "namespace": "",
         }
-        try:
-            argv = shlex.split(self.settings.controller_cmd.format(**values))
-        except (KeyError, ValueError) as err:
-            raise SetupError(
-                f"The controller command {self.settings.controller_cmd!r} is invalid: {err}; "
-                "it may use {kubeconfig}, {context}, {python} and {workdir}."
-            ) from err
-        if not argv or shutil.which(argv[0]) is None:
-            raise SetupError(f"The controller command {argv[:1]} was not found.")
         self.console = ConsoleLog(self.workdir / "console.jsonl").open()
-        self.controller_argv = argv
-        self.controller = self._launch()
+        if self.scoped:
+            self.details["controllerScope"] = "own instance per disruptive scenario"
+            if not shared:  # an instance watching "" would watch every namespace, the scoped ones too
+                return
+        self.controller_argv = self._argv(",".join(shared))
+        self.controller = self._launch(self.controller_argv, "controller.log")
 
-    def _launch(self) -> ManagedProcess:
+    def _argv(self, namespace: str) -> list[str]:
+        values = {**self._values, "namespace": namespace}
+        try:
+            return launch.command(self.settings.controller_cmd, values)
+        except launch.LaunchError as err:
+            raise SetupError(str(err)) from err
+
+    def _launch(self, argv: list[str], log: str) -> ManagedProcess:
         assert self.console is not None
         as_user = self.user.popen_options(self.workdir / "controller-home") if self.user else {}
-        return ManagedProcess(
-            "controller",
-            self.controller_argv,
-            self.workdir / "controller.log",
-            on_line=self.console.append,
-            **as_user,
-        )
+        name = log.removesuffix(".log")
+        return ManagedProcess(name, argv, self.workdir / log, on_line=self.console.append, **as_user)
 
     def _restarter(self, api_client: client.ApiClient, cluster: clusters.Cluster) -> Callable[[], int] | None:
         """How disruptive tests restart the controller, or None when they cannot."""
@@ -210,20 +223,59 @@ class RunEnvironment:
             return launch.restart_pods(api_client, launch.PodSelector.parse(self.settings.pod_selector))
         return None
 
+    @contextlib.contextmanager
+    def instance_for(self, namespace: str, disruptive: bool) -> Iterator[None]:
+        """While a scenario runs: with a ``{namespace}`` command, a disruptive scenario gets an
+        instance of its own, scoped to its namespace, so restarting it disturbs nobody else."""
+        if not (disruptive and self.scoped):
+            yield
+            return
+        argv = self._argv(namespace)
+        self.instances[namespace] = self._launcher.submit(
+            self._launch, argv, f"controller-{namespace}.log"
+        ).result()
+        try:
+            yield
+        finally:
+            instance = self.instances.pop(namespace)
+            self._launcher.submit(instance.stop).result()
+
+    def isolated(self, disruptive: bool) -> bool:
+        """Whether a scenario may run beside the others: always, but a disruptive one only on an
+        instance of its own."""
+        return not disruptive or self.scoped
+
+    def restart(self, namespace: str) -> None:
+        """Restart the controller that serves ``namespace`` (see ``conformance.environment.launch``)."""
+        if namespace in self.instances:
+            self.instances[namespace] = self._launcher.submit(
+                self._relaunch, self.instances[namespace]
+            ).result()
+            return
+        restart = self.control.restart if self.control is not None else None
+        if restart is None:
+            raise launch.LaunchError(launch.CANNOT_RESTART)
+        restart()
+
+    def alive(self, namespace: str) -> bool:
+        """Whether the controller serving ``namespace`` still runs, if the suite launched it."""
+        instance = self.instances.get(namespace, self.controller)
+        return instance is None or instance.running()
+
     def restart_controller(self) -> int:
-        """Kill the controller as a crash would, and start it again.
+        """Kill the shared controller as a crash would, and start it again.
 
-        The new process is started from a thread that lives as long as the run: a child
-        dies with the thread that started it (see clusters.processes).
+        New processes are started from a thread that lives as long as the run: a child dies
+        with the thread that started it (see clusters.processes).
         """
-        return self._launcher.submit(self._relaunch).result()
-
-    def _relaunch(self) -> int:
         assert self.controller is not None
-        self.controller.kill()
-        self.controller.stop()
-        self.controller = self._launch()
+        self.controller = self._launcher.submit(self._relaunch, self.controller).result()
         return self.controller.pid
+
+    def _relaunch(self, instance: ManagedProcess) -> ManagedProcess:
+        instance.kill()
+        instance.stop()
+        return self._launch(instance.argv, instance.log_path.name)
 
     def controller_log_tail(self, lines: int = 40) -> str:
         return self.controller.tail(lines) if self.controller else ""
@@ -232,9 +284,11 @@ class RunEnvironment:
         if self.control is not None:
             self.control.stop()
             self.control = None
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
+        for instance in [self.controller, *self.instances.values()]:
+            if instance is not None:
+                instance.stop()
+        self.controller = None
+        self.instances.clear()
         self._launcher.shutdown()
         if self.console is not None:
             self.console.close()

@@ -18,7 +18,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BINDING = PACKAGE_ROOT / "fixtures" / "bindings" / "reference"
 DEFAULT_SCENARIOS = PACKAGE_ROOT / "fixtures" / "scenarios"
 DEFAULT_CONTROLLER = (
-    "{python} -m reference_controller --kubeconfig {kubeconfig} "
+    "{python} -m reference_controller --kubeconfig {kubeconfig} --namespace {namespace} "
     "--file-root {workdir} --metrics-bind-address 0"
 )
 
@@ -64,9 +64,10 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option(
         "controller-cmd",
-        "command that runs the controller under test; may use {kubeconfig}, {context}, {python} "
-        "and {workdir} (the run's work folder, below which file channels write); empty when the "
-        "controller is already running",
+        "command that runs the controller under test; may use {kubeconfig}, {context}, {python}, "
+        "{workdir} (the run's work folder, below which file channels write) and {namespace} (the "
+        "namespaces to watch, comma-separated: with it, each disruptive scenario gets an instance "
+        "of its own); empty when the controller is already running",
         DEFAULT_CONTROLLER,
         flag=Flag(
             WHERE, "command that runs the controller under test (default: the reference controller)", "CMD"

@@ -10,8 +10,6 @@ from typing import Protocol
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from conformance.environment.control import ControlClient
-
 
 class Diagnosable(Protocol):
     def diagnostics(self) -> dict[str, str]: ...
@@ -21,7 +19,7 @@ def gather(
     core: client.CoreV1Api,
     namespace: str,
     workpath: Path,
-    control: ControlClient,
+    controller_alive: bool,
     status: Diagnosable,
     others: list[Diagnosable],
 ) -> dict[str, str]:
@@ -34,12 +32,16 @@ def gather(
     found["events"] = "\n".join(f"{e.type} {e.reason}: {e.message}" for e in events) or "(no events)"
     for other in others:
         found.update(other.diagnostics())
-    log = workpath / "controller.log"
-    if log.exists():
-        lines = [line for line in log.read_text(errors="replace").splitlines() if namespace in line]
+    lines = [
+        line
+        for log in sorted(workpath.glob("controller*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if namespace in line
+    ]
+    if lines or (workpath / "controller.log").exists():
         found["controller log (lines naming this scenario's namespace, last 20)"] = (
             "\n".join(lines[-20:]) or "(none)"
         )
-    if not control.controller_alive():
+    if not controller_alive:
         found["controller"] = "the controller process has exited"
     return found

@@ -9,13 +9,16 @@ run in parallel without seeing each other.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -24,7 +27,6 @@ from conformance.binding.binding import Binding
 from conformance.binding.refusal import RefusedScenario, scenario_refusal
 from conformance.checks.verdict import evaluate
 from conformance.environment.context import RunContext
-from conformance.environment.control import ControlClient
 from conformance.environment.launch import ControllerUser
 from conformance.observers.channels import Scope, channel_observers
 from conformance.observers.console import ConsoleLog
@@ -40,36 +42,80 @@ from conformance.scenarios.model import Scenario
 from conformance.scenarios.plan import Plan, plan_for
 
 NAME = "notification"
+SETUPS = 3
+"""Scenarios setting up at once (namespace, channels, object): when every scenario starts
+together, the rest queue here instead of loading the machine while the first ones' controller
+keeps its schedule."""
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:40]
 
 
+def namespace_for(scenario: str, run: str) -> str:
+    """The scenario's namespace in run ``run``: known before it starts, so that a controller can
+    be scoped to it, and unique although slugs are cut short."""
+    digest = hashlib.sha256(f"{run}/{scenario}".encode()).hexdigest()[:6]
+    return f"nc-{_slug(scenario)}-{digest}"
+
+
+class Controllers(Protocol):
+    """The controller instances of the run (``conformance.environment.run_environment``)."""
+
+    def instance_for(self, namespace: str, disruptive: bool) -> AbstractContextManager[None]: ...
+
+    def restart(self, namespace: str) -> None: ...
+
+    def alive(self, namespace: str) -> bool: ...
+
+
 class ScenarioRunner:
-    def __init__(self, context: RunContext, binding: Binding, api_client: client.ApiClient) -> None:
+    def __init__(
+        self, context: RunContext, binding: Binding, api_client: client.ApiClient, controllers: Controllers
+    ) -> None:
         self.context = context
         self.binding = binding
         self.custom = client.CustomObjectsApi(api_client)
         self.core = client.CoreV1Api(api_client)
         self.sink = SinkClient(context.sink_url)
         self.console = ConsoleLog(Path(context.console_log)) if context.console_log else None
-        self.control = ControlClient(context.control_url)
+        self.controllers = controllers
         self.user = ControllerUser.resolve(context.controller_user) if context.controller_user else None
+        self._setups = threading.BoundedSemaphore(SETUPS)
+        self._recorders: set[StatusRecorder] = set()
+        self._lock = threading.Lock()
+        self._cancelled = False
+
+    def cancel(self) -> None:
+        """Stop waiting in every scenario in progress (the run is ending), so each cleans up now."""
+        with self._lock:
+            self._cancelled = True
+            recorders = list(self._recorders)
+        for recorder in recorders:
+            recorder.stop()
 
     def plan(self, scenario: Scenario) -> Plan:
         """The scenario as this binding runs it, planned once for every stage after."""
         binding = self.binding
         return plan_for(binding.adapt(scenario), self.context.tolerances, binding.precision, binding.features)
 
-    def run(self, scenario: Scenario) -> ScenarioResult:
+    def run(self, scenario: Scenario, namespace: str | None = None) -> ScenarioResult:
+        disruptive = "disruptive" in scenario.flags
+        namespace = namespace or namespace_for(scenario.name, secrets.token_hex(3))
+        with self.controllers.instance_for(namespace, disruptive):
+            return self._run(scenario, namespace)
+
+    def _run(self, scenario: Scenario, namespace: str) -> ScenarioResult:
         started = time.monotonic()
         plan = self.plan(scenario)
         scenario = plan.scenario
-        namespace = f"nc-{_slug(scenario.name)}-{secrets.token_hex(3)}"
         workdir = self.context.workpath / namespace
         workdir.mkdir(parents=True)
         recorder = StatusRecorder(self.custom, self.binding.for_scenario(scenario), namespace, NAME)
+        with self._lock:
+            if self._cancelled:
+                raise RuntimeError("The run ended before this scenario started.")
+            self._recorders.add(recorder)
         subject = f"{scenario.name} [{namespace}]"
         credentials = Credentials(self.core, namespace)
         observers = channel_observers(
@@ -88,6 +134,8 @@ class ScenarioRunner:
         companions = Companions(self.sink, namespace)
         toucher: Toucher | None = None
         passed = False
+        setting_up = contextlib.ExitStack()
+        setting_up.enter_context(self._setups)
         try:
             self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
             channels = []
@@ -110,6 +158,7 @@ class ScenarioRunner:
             self._create(namespace, manifest, scenario.name)
             created = time.time()
             companions.create(scenario.actions.companions, self._companion(scenario, namespace))
+            setting_up.close()
             if scenario.actions.touch_every:
                 toucher = Toucher(self.custom, self.binding, namespace, NAME, scenario.actions.touch_every)
                 toucher.start()
@@ -135,7 +184,7 @@ class ScenarioRunner:
                     self.core,
                     namespace,
                     self.context.workpath,
-                    self.control,
+                    self.controllers.alive(namespace),
                     recorder,
                     [*observers, companions],
                 )
@@ -143,6 +192,9 @@ class ScenarioRunner:
             result.duration = time.monotonic() - started
             return result
         finally:
+            setting_up.close()
+            with self._lock:
+                self._recorders.discard(recorder)
             for observer in [recorder, *observers]:
                 observer.stop()
             keep = not passed and self.context.keep_on_failure
@@ -190,7 +242,7 @@ class ScenarioRunner:
                 scenario.actions.restart_after, until
             ):
                 observed.restarted_at = time.time()  # when the restart began: what follows may be its doing
-                self.control.restart_controller()
+                self.controllers.restart(namespace)
             observed.terminal_at = recorder.wait_terminal(until)
             if observed.terminal_at is None:
                 self.binding.check_never_terminal(recorder.latest)
@@ -212,8 +264,7 @@ class ScenarioRunner:
     def _output(self) -> list[str]:
         """The controller's lines: its stdout and its log, when the suite launched it."""
         output = [line for _, line in self.console.lines()] if self.console is not None else []
-        log = self.context.workpath / "controller.log"
-        if log.exists():
+        for log in sorted(self.context.workpath.glob("controller*.log")):
             output += log.read_text(errors="replace").splitlines()
         return output
 

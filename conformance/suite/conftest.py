@@ -18,7 +18,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         scenarios = plugin.load_scenarios(metafunc.config)
         tolerances = plugin.settings_from(metafunc.config).tolerances
         fits = plugin.fits(metafunc.config)  # timeouts and flags of the scenario as the binding runs it
-        wait = plugin.lease_wait(metafunc.config)
+        wait = plugin.queue_wait(metafunc.config)
         metafunc.parametrize(
             "scenario",
             [

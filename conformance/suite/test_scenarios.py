@@ -1,4 +1,8 @@
-"""Every scenario, run end to end against the controller under test."""
+"""Every scenario, run end to end against the controller under test.
+
+The run starts every selected scenario once collection ends (``conformance.run.pool``);
+each test waits for its scenario's outcome and reports it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,8 @@ from collections.abc import Callable
 import pytest
 
 from conformance import plugin
-from conformance.binding.binding import Binding, BindingError
-from conformance.binding.refusal import RefusedScenario
-from conformance.environment.control import ControlError
-from conformance.reports import text
-from conformance.run.result import ScenarioResult
+from conformance.binding.binding import Binding
+from conformance.reports.outcome import Outcome
 from conformance.scenarios.model import Scenario
 
 pytestmark = pytest.mark.conformance
@@ -21,7 +22,7 @@ def test_scenario(
     request: pytest.FixtureRequest,
     scenario: Scenario,
     nc_binding: Binding,
-    run_scenario: Callable[[Scenario], ScenarioResult],
+    scenario_outcome: Callable[[Scenario], Outcome],
 ) -> None:
     missing = sorted(set(scenario.features) - set(nc_binding.features))
     if missing:
@@ -29,14 +30,12 @@ def test_scenario(
     fit = nc_binding.fit(scenario)
     if fit.scenario is None:
         pytest.skip(f"not applicable to binding {nc_binding.name}: {fit.reason}")
-    try:
-        result = run_scenario(scenario)
-    except RefusedScenario as err:  # the binding's error, not the controller's failure
-        request.node.user_properties.append((plugin.BINDING_ERROR_PROPERTY, str(err)))
-        pytest.fail(str(err), pytrace=False)
-    except BindingError as err:
-        pytest.fail(str(err), pytrace=False)
-    except ControlError as err:
-        pytest.fail(f"The suite could not restart the controller: {err}", pytrace=False)
-    if not result.verdict.passed:
-        pytest.fail(text.failure_message(result), pytrace=False)
+    outcome = scenario_outcome(scenario)
+    if outcome.summary is not None:
+        request.node.user_properties.append((plugin.RESULT_PROPERTY, outcome.summary))
+    if outcome.binding_error:
+        request.node.user_properties.append((plugin.BINDING_ERROR_PROPERTY, outcome.message))
+    if outcome.status == "skipped":
+        pytest.skip(outcome.message)
+    if outcome.status != "passed":
+        pytest.fail(outcome.message, pytrace=False)

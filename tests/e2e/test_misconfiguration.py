@@ -29,7 +29,7 @@ def assert_one_sentence(output: str, sentence: str) -> None:
         (["--nc-cluster=moon"], "ERROR: Unknown cluster provider 'moon'; use one of local, existing, kind."),
         (
             ["--nc-controller-cmd=no-such-controller --kubeconfig {kubeconfig}"],
-            "ERROR: The controller command ['no-such-controller'] was not found.",
+            "ERROR: The command ['no-such-controller'] of --nc-controller-cmd was not found.",
         ),
         (["--nc-controller-cmd={python} -m reference_controller {nope}"], "it may use {kubeconfig}"),
         (

@@ -69,3 +69,13 @@ def test_a_deleted_object_is_gone_whatever_was_written(cache: MutationCache) -> 
     assert cache.get(KEY) is None
     cache.store.update(KEY, version("9"))  # created again under the same name
     assert cache.get(KEY) == version("9")
+
+
+def test_a_relist_of_one_namespace_keeps_the_objects_of_the_others() -> None:
+    store = Store()
+    store.replace({"a/n1": version("1"), "b/n1": version("2"), "ab/n1": version("3")})
+    store.replace({"a/n2": version("4")}, "a")
+    assert store.versions() == {"a/n2": "4", "b/n1": "2", "ab/n1": "3"}
+    assert store.versions("a") == {"a/n2": "4"}
+    store.replace({"c/n1": version("5")})
+    assert store.versions() == {"c/n1": "5"}

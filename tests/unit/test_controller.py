@@ -66,3 +66,11 @@ def test_errors_back_off_per_key_and_success_forgets_them(tmp_path: Path) -> Non
         reconciler.pool.shutdown()
     assert reconciler.seen == [0, 1, 2, 0], "two failures counted, then forgotten on success"
     assert controller.queue.num_requeues("ns/n1") == 0
+
+
+def test_a_namespace_list_is_read_as_operator_sdk_reads_watch_namespace() -> None:
+    from reference_controller.__main__ import parse_args
+
+    assert parse_args(["--namespace", "a, b,,c"]).namespace == ("a", "b", "c")
+    assert parse_args(["--namespace", ""]).namespace == ()
+    assert parse_args([]).namespace == ()

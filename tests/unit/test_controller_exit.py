@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.plugin import controller_exited
+from conformance.reports.outcome import controller_exited
 
 
 def test_the_first_notice_gives_the_real_log_path_and_its_last_lines_the_rest_one_line(

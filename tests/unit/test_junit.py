@@ -37,10 +37,12 @@ class CleanUpFails:
     def __init__(self, settings):
         self.settings = settings
         self.controller = None
+        self.control = None
+        self.scoped = False
         self.details = {}
         self.context = None
 
-    def start(self):
+    def start(self, shared=None, ready=None):
         self.context = RunContext("k", None, "local", "v1.36.3", "http://s", str(self.settings.binding),
                                   "/tmp", None, "ctl", "http://c", self.settings.tolerances)
         return self.context
