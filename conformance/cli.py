@@ -101,8 +101,9 @@ def _suite_options(parser: argparse.ArgumentParser, certify: bool) -> None:
         "-n",
         "--workers",
         metavar="N",
-        default="8",
-        help="scenarios run in parallel; most time is spent waiting out backoffs (default: 8)",
+        default="0",
+        help="pytest-xdist workers; scenarios run concurrently without any, in the process that "
+        "sets the run up (default: 0)",
     )
 
 

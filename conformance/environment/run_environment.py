@@ -30,6 +30,7 @@ from conformance.observers.console import ConsoleLog
 from conformance.observers.sink.recording import SinkClient, SinkError, SinkProcess
 
 CRD_ESTABLISH_TIMEOUT = 30.0
+CRD_CONFLICT_RETRIES = 10
 
 
 class SetupError(RuntimeError):
@@ -46,14 +47,7 @@ def install_crds(api_client: client.ApiClient, binding: Binding) -> None:
                 continue
             name = manifest["metadata"]["name"]
             names.append(name)
-            try:
-                extensions.create_custom_resource_definition(manifest)
-            except ApiException as err:
-                if err.status != 409:
-                    raise SetupError(f"The API server refused CRD {name} from {path}: {err.reason}.") from err
-                current: Any = extensions.read_custom_resource_definition(name)
-                manifest["metadata"]["resourceVersion"] = current.metadata.resource_version
-                extensions.replace_custom_resource_definition(name, manifest)
+            _apply_crd(extensions, name, manifest, path)
     deadline = time.monotonic() + CRD_ESTABLISH_TIMEOUT
     for name in names:
         while True:
@@ -64,6 +58,30 @@ def install_crds(api_client: client.ApiClient, binding: Binding) -> None:
             if time.monotonic() > deadline:
                 raise SetupError(f"CRD {name} was not established within {CRD_ESTABLISH_TIMEOUT:.0f}s.")
             time.sleep(0.05)
+
+
+def _apply_crd(extensions: client.ApiextensionsV1Api, name: str, manifest: Any, path: Path) -> None:
+    """Create the CRD, or replace it: another run on the same cluster may do so at the same time,
+    so a conflict means read it again and retry."""
+    for _ in range(CRD_CONFLICT_RETRIES):
+        try:
+            if "resourceVersion" in manifest["metadata"]:
+                extensions.replace_custom_resource_definition(name, manifest)
+            else:
+                extensions.create_custom_resource_definition(manifest)
+            return
+        except ApiException as err:
+            if err.status != 409:
+                raise SetupError(f"The API server refused CRD {name} from {path}: {err.reason}.") from err
+            try:
+                current: Any = extensions.read_custom_resource_definition(name)
+            except ApiException as gone:
+                if gone.status != 404:
+                    raise
+                manifest["metadata"].pop("resourceVersion", None)
+                continue
+            manifest["metadata"]["resourceVersion"] = current.metadata.resource_version
+    raise SetupError(f"CRD {name} from {path} kept changing while the suite applied it.")
 
 
 class RunEnvironment:

@@ -106,7 +106,6 @@ class ScenarioRunner:
             return self._run(scenario, namespace)
 
     def _run(self, scenario: Scenario, namespace: str) -> ScenarioResult:
-        started = time.monotonic()
         plan = self.plan(scenario)
         scenario = plan.scenario
         workdir = self.context.workpath / namespace
@@ -136,6 +135,7 @@ class ScenarioRunner:
         passed = False
         setting_up = contextlib.ExitStack()
         setting_up.enter_context(self._setups)
+        started = time.monotonic()  # the scenario's own time, not its wait for a turn to set up
         try:
             self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
             channels = []

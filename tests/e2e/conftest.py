@@ -39,8 +39,6 @@ def suite_command(report_dir: Path, *args: str) -> list[str]:
         "conformance/suite",
         "-p",
         "no:cacheprovider",
-        "-n",
-        "3",
         f"--nc-report-dir={report_dir}",
         *args,
     ]
@@ -67,10 +65,17 @@ def run_suite(
 
 
 def broken(defect: str) -> str:
+    """A broken (or conforming) variant of the reference, scoped as the reference is by default."""
     return (
         f"--nc-controller-cmd={{python}} -m tests.broken_controllers {defect} --kubeconfig {{kubeconfig}} "
-        "--file-root {workdir} --metrics-bind-address 0"
+        "--namespace {namespace} --file-root {workdir} --metrics-bind-address 0"
     )
+
+
+def on(plane: LocalControlPlane) -> list[str]:
+    """Suite options for a run on ``plane``, shared with other runs: each run's controller watches
+    only its own run's namespaces (``{namespace}``), so runs on one control plane do not meet."""
+    return ["--nc-cluster=existing", f"--nc-kubeconfig={plane.kubeconfig_path}"]
 
 
 @pytest.fixture

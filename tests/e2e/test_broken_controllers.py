@@ -9,12 +9,13 @@ from xml.etree import ElementTree
 
 import pytest
 
+from clusters.local.controlplane import LocalControlPlane
 from conformance.contract.requirements import REQUIREMENTS
 from conformance.reports import document, html_page
 from tests import browser
 from tests.broken_controllers.defects import DEFECTS
 from tests.broken_controllers.variants import VARIANTS
-from tests.e2e.conftest import REPO, broken, run_suite
+from tests.e2e.conftest import REPO, broken, on, run_suite
 
 # defect -> (scenarios to run, requirements the suite must name)
 CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
@@ -79,27 +80,32 @@ def test_every_requirement_has_a_broken_controller_the_suite_fails_for_it() -> N
 
 
 @pytest.mark.parametrize("defect", sorted(CAUGHT_BY))
-def test_suite_fails_broken_controller(defect: str, tmp_path: Path) -> None:
+def test_suite_fails_broken_controller(defect: str, tmp_path: Path, local_cluster: LocalControlPlane) -> None:
     scenarios, requirements = CAUGHT_BY[defect]
     options = OPTIONS[defect](tmp_path) if defect in OPTIONS else []
-    run = run_suite(tmp_path, broken(defect), "-k", scenarios, *options)
+    run = run_suite(tmp_path, broken(defect), "-k", scenarios, *options, *on(local_cluster))
     assert run.returncode == 1, run.output
     assert run.report is not None and run.report["result"] == "failure"
     assert requirements <= run.failed_requirements(), run.output
 
 
-def test_a_cap_bug_while_touching_is_not_blamed_on_touching(tmp_path: Path) -> None:
-    run = run_suite(tmp_path, broken("ignores-max-backoff"), "-k", "touched-during-backoff")
+def test_a_cap_bug_while_touching_is_not_blamed_on_touching(
+    tmp_path: Path, local_cluster: LocalControlPlane
+) -> None:
+    run = run_suite(
+        tmp_path, broken("ignores-max-backoff"), "-k", "touched-during-backoff", *on(local_cluster)
+    )
     assert run.returncode == 1, run.output
     assert "NR-BACKOFF-CAP" in run.failed_requirements(), run.output
     assert "NR-SPURIOUS-RECONCILE" not in run.failed_requirements(), run.output
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_suite_passes_conforming_variant(variant: str, tmp_path: Path) -> None:
-    run = run_suite(
-        tmp_path, broken(variant), "-k", "console-delivers or touched-during-backoff or mixed-recovers"
-    )
+def test_suite_passes_conforming_variant(
+    variant: str, tmp_path: Path, local_cluster: LocalControlPlane
+) -> None:
+    selection = "console-delivers or touched-during-backoff or mixed-recovers"
+    run = run_suite(tmp_path, broken(variant), "-k", selection, *on(local_cluster))
     assert run.returncode == 0, run.output
     assert run.report is not None and run.report["result"] == "success", run.output
 

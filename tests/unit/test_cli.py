@@ -23,7 +23,7 @@ def test_run_has_sensible_defaults() -> None:
     assert argv == [
         str(cli.SUITE),
         "-n",
-        "8",
+        "0",
         "--junitxml=reports/junit.xml",
         "--nc-report-dir=reports",
     ]
