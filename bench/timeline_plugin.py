@@ -39,10 +39,10 @@ def _time_scenarios() -> None:
 
     original = ScenarioRunner.run
 
-    def timed(self: ScenarioRunner, scenario: Any) -> Any:
+    def timed(self: ScenarioRunner, scenario: Any, namespace: str | None = None) -> Any:
         started = time.time()
         try:
-            return original(self, scenario)
+            return original(self, scenario, namespace)
         finally:
             _write("scenario", scenario=scenario.name, start=started, end=time.time())
 

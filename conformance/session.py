@@ -25,6 +25,7 @@ from kubernetes import client, config
 
 from conformance.binding import preflight
 from conformance.binding.binding import Binding, BindingError
+from conformance.contract.tolerances import Tolerances
 from conformance.environment.context import RunContext
 from conformance.environment.run_environment import RunEnvironment, SetupError
 from conformance.environment.settings import DEFAULT_SCENARIOS
@@ -194,7 +195,7 @@ class Session:
         pool = self.pool = ScenarioPool(
             attempt,
             lambda s: runs_alone(s, environment.scoped),
-            lambda s: timeout_for(fitted[s.name].scenario or s, context.tolerances),
+            lambda s: start_order(fitted[s.name].scenario or s, context.tolerances),
         )
         self.config.stash[POOL_KEY] = pool
         if environment.control is not None:
@@ -358,6 +359,12 @@ def failure_message(test_report: pytest.TestReport) -> str:
     if len(lines) > 1 and lines[0].endswith(":"):  # "scenario 'x' violated the contract:" + the first
         return f"{lines[0]} {lines[1]}"[:500]
     return lines[0][:500] if lines else ""
+
+
+def start_order(scenario: Scenario, tolerances: Tolerances) -> tuple[float, float]:
+    """The longest first, so that the shorter ones end within its time; but a disruptive one after
+    all the others, so that its restart comes once they have set up, not while they load the machine."""
+    return float("disruptive" in scenario.flags), -timeout_for(scenario, tolerances)
 
 
 def _scenario_names(node_ids: Iterable[str]) -> list[str]:

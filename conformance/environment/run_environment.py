@@ -137,14 +137,11 @@ class RunEnvironment:
             self._start_controller(self._controller_cluster(cluster, api_client), shared or ())
             self.control = RunControl(self._restarter(api_client, cluster)).start()
             if ready is not None:
-                hooks = SinkClient(self.sink.url).hook_url(f"{ready}/ready")
-                seconds = readiness.wait_ready(api_client, binding, ready, hooks, self.workdir / ready)
-                self.details["controllerReadySeconds"] = round(seconds, 3)
+                self._wait_ready(api_client, binding, ready)
         except (
             clusters.ClusterError,
             identity.IdentityError,
             launch.LaunchError,
-            readiness.NotReady,
         ) as err:
             self.stop()
             raise SetupError(str(err)) from err
@@ -168,6 +165,19 @@ class RunEnvironment:
             restartable=self.control.restart is not None or self.scoped,
         )
         return self.context
+
+    def _wait_ready(self, api_client: client.ApiClient, binding: Binding, namespace: str) -> None:
+        assert self.sink is not None
+        sink = SinkClient(self.sink.url)
+        seconds = readiness.wait_ready(
+            api_client, binding, namespace, self.console, sink, self.workdir / namespace
+        )
+        self.details["controllerReadySeconds"] = round(seconds, 3) if seconds is not None else None
+        if seconds is None:
+            self.details["controllerNotReady"] = (
+                f"the controller delivered no notification within {readiness.TIMEOUT:.0f}s of its start; "
+                "the scenarios started anyway"
+            )
 
     def _start_sink(self, host: str) -> SinkProcess:
         try:

@@ -26,7 +26,7 @@ class ConsoleLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._handle: IO[str] | None = None
 
     def open(self) -> ConsoleLog:
@@ -38,6 +38,12 @@ class ConsoleLog:
         with self._lock:
             if self._handle is not None:
                 self._handle.write(entry + "\n")
+            self._lock.notify_all()
+
+    def wait_for_line(self, text: str, timeout: float) -> bool:
+        """In the process that writes it: whether a line holding ``text`` arrives within ``timeout``."""
+        with self._lock:
+            return self._lock.wait_for(lambda: any(text in line for _, line in self.lines()), timeout)
 
     def close(self) -> None:
         with self._lock:

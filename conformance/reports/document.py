@@ -186,6 +186,14 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         f"on Kubernetes {report['environment']['kubernetesVersion']}",
         f"profiles: {profile_text}",
     ]
+    longest = max((s["durationSeconds"] for s in report["scenarios"]), default=None)
+    start = report["environment"].get("clusterStartSeconds")
+    if longest is not None and start is not None:
+        floor, took = start + longest, stats["durationSeconds"]
+        lines.append(
+            f"time: {took:.1f}s, {took / floor:.2f} times the floor of {floor:.1f}s "
+            f"(control plane {start:.1f}s + longest scenario {longest:.1f}s)"
+        )
     if mode["certification"]:
         lines.append("mode: certification")
     else:

@@ -56,25 +56,25 @@ class Leases:
 class ScenarioPool(Generic[T]):
     """Runs ``attempt(scenario)`` for each scenario in a thread of its own; ``outcome(name)``
     waits for one of them. ``alone(scenario)`` says which must hold the exclusive lease, and
-    ``length(scenario)`` how long one may take."""
+    ``order(scenario)`` is the key they start by."""
 
     def __init__(
         self,
         attempt: Callable[[Scenario], T],
         alone: Callable[[Scenario], bool],
-        length: Callable[[Scenario], float] = lambda _: 0.0,
+        order: Callable[[Scenario], tuple[float, ...]] = lambda _: (),
     ) -> None:
         self._attempt = attempt
         self._alone = alone
-        self._length = length
+        self._order = order
         self._leases = Leases()
         self._futures: dict[str, Future[T]] = {}
         self._threads: list[threading.Thread] = []
 
     def start(self, scenarios: Iterable[Scenario]) -> None:
-        """Shared scenarios first, so that those that run alone queue behind them; the longest
-        first, so that the shorter ones end within its time."""
-        ordered = sorted(scenarios, key=lambda s: (self._alone(s), -self._length(s)))
+        """Shared scenarios first, so that those that run alone queue behind them; among the
+        others, as ``order`` says."""
+        ordered = sorted(scenarios, key=lambda s: (self._alone(s), *self._order(s)))
         for scenario in ordered:
             if scenario.name in self._futures:
                 continue

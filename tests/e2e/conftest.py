@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,6 +87,19 @@ def sink() -> Iterator[SinkClient]:
     server = RecordingSink().start()
     yield SinkClient(server.url)
     server.stop()
+
+
+@contextlib.contextmanager
+def engine_turn() -> Iterator[None]:
+    """One test at a time with a Docker engine of its own: the engine's data root takes one run
+    (``clusters.kind.engine``), and tests run in parallel pytest-xdist workers."""
+    lock = Path(tempfile.gettempdir()) / "nc-tests-docker-engine.lock"
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # blocks until the other worker's test is done
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")

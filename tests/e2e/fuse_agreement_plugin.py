@@ -2,8 +2,8 @@
 failing file channel that the refusing filesystem saw, that stamp beside the controller's own
 status timestamp, so the test can measure how far the two clocks' readings lie apart.
 
-Loaded with ``-p tests.e2e.fuse_agreement_plugin`` (xdist passes it on to every worker); each
-process appends JSON lines to the file named by ``NC_FUSE_AGREEMENT``.
+Loaded with ``-p tests.e2e.fuse_agreement_plugin`` (in the process that runs the scenarios); it
+appends JSON lines to the file named by ``NC_FUSE_AGREEMENT``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
     original = ScenarioRunner.run
 
-    def recorded(self: ScenarioRunner, scenario: Any) -> Any:
-        result = original(self, scenario)
+    def recorded(self: ScenarioRunner, scenario: Any, namespace: str | None = None) -> Any:
+        result = original(self, scenario, namespace)
         observed = result.observed
         lines = []
         for channel, events in observed.external.items():

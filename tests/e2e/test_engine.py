@@ -8,12 +8,13 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from clusters.kind import engine
-from tests.e2e.conftest import REPO
+from tests.e2e.conftest import REPO, engine_turn
 
 
 def network_state() -> tuple[dict[str, set[str]], str | None]:
@@ -27,11 +28,13 @@ def dockerd_running(socket: str) -> bool:
 
 
 @pytest.fixture
-def no_engine_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_engine_answers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Point the client at a socket nobody serves, as on a machine without an engine."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     if engine.answers():
         pytest.fail("an engine answers at a socket that does not exist")
+    with engine_turn():
+        yield
 
 
 def test_an_own_engine_answers_and_leaves_nothing_behind(no_engine_answers: None) -> None:

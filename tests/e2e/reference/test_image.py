@@ -16,6 +16,7 @@ from kubernetes import client
 from clusters.kind import engine
 from clusters.kind.images import controller
 from clusters.local.controlplane import LocalControlPlane
+from tests.e2e.conftest import engine_turn
 from tests.e2e.reference.conftest import GROUP, PLURAL, VERSION, all_in, notification, wait_notifications
 
 IMAGE = "notification-conformance/reference-controller:e2e"
@@ -24,7 +25,7 @@ IMAGE = "notification-conformance/reference-controller:e2e"
 @pytest.fixture(scope="module")
 def docker_env() -> Iterator[dict[str, str]]:
     """The engine that answers, or one of the test's own for this module."""
-    with engine.engine() as env, pytest.MonkeyPatch.context() as patch:
+    with engine_turn(), engine.engine() as env, pytest.MonkeyPatch.context() as patch:
         if "DOCKER_HOST" in env:
             patch.setenv("DOCKER_HOST", env["DOCKER_HOST"])
         yield env
