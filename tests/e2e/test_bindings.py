@@ -15,6 +15,7 @@ ALERTING = REPO / "fixtures" / "bindings" / "alerting"
 ALERT_CONTROLLER = "--nc-controller-cmd={python} -m examples.alert_controller --kubeconfig {kubeconfig}"
 
 
+@pytest.mark.long
 def test_the_alert_controller_is_certified_through_its_binding(tmp_path: Path) -> None:
     run = run_suite(
         tmp_path,

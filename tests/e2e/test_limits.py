@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from tests.e2e.conftest import REPO, run_suite
@@ -42,6 +43,7 @@ def limited_binding(tmp_path: Path, limits: dict[str, Any], template_edit: tuple
     return copy
 
 
+@pytest.mark.long
 def test_scenarios_are_scaled_named_by_type_or_not_applicable(tmp_path: Path) -> None:
     # The API's channels are named by their type, so its attempt records name channels by type too.
     binding = limited_binding(tmp_path, LIMITS, ("- name: {{ channel.name }}", "- name: {{ channel.type }}"))

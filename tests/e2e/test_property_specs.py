@@ -244,6 +244,7 @@ def judge(
 
 
 @pytest.mark.timeout(900)  # only a failing run, while hypothesis shrinks the batch, takes this long
+@pytest.mark.long
 def test_generated_valid_specs_reach_their_terminal_phase(
     local_cluster: LocalControlPlane,
     notification_crds: client.ApiClient,

@@ -11,9 +11,13 @@ from tests.e2e.conftest import REPO, run_suite
 
 
 def test_reference_controller_passes_every_scenario(tmp_path: Path) -> None:
+    """Also with pytest-xdist workers (``-n 2``): their tests receive the outcomes of the scenarios
+    the main process ran."""
     junit = tmp_path / "junit.xml"
     run = run_suite(
         tmp_path,
+        "-n",
+        "2",
         "--nc-certify",
         f"--nc-implementation={REPO / 'reference_controller' / 'implementation.yaml'}",
         "--nc-implementation-version=test",

@@ -13,6 +13,7 @@ CONTROLLER = "{python} -m examples.strict_controller --kubeconfig {kubeconfig}"
 
 
 @pytest.mark.timeout(1500)
+@pytest.mark.long
 def test_the_strict_controller_is_certified_as_its_api_is(tmp_path: Path) -> None:
     run = run_suite(
         tmp_path,
