@@ -102,7 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument(
-        "--workers", type=int, default=8, help="pytest-xdist workers for the suite (default 8)"
+        "--workers",
+        type=int,
+        default=0,
+        help="pytest-xdist workers for the suite; 0 = none, as `make conformance` (default 0)",
     )
     parser.add_argument(
         "--parts",
