@@ -69,7 +69,12 @@ def run(scale: Scale, workers: int, parts: set[str]) -> dict[str, Any]:
         log(f"part 1: the conformance suite with -n {workers}")
         results["suite"] = suite_speed.measure(workers, list(scale.suite_args))
         extra_startups.append(results["suite"]["controlPlaneStartSeconds"])
-        log(f"suite: {results['suite']['wallSeconds']}s, floor {results['suite']['floor']['seconds']}s")
+        suite = results["suite"]
+        reported = suite["reportRatio"] or {}
+        log(
+            f"suite: {suite['wallSeconds']}s, floor {suite['floor']['seconds']}s; "
+            f"its report: {reported.get('ratio')} times its floor of {reported.get('floorSeconds')}s"
+        )
     if "profile" in parts:
         log("part 1, profiled: the suite once more under py-spy (not timed)")
         results["suiteProfile"] = suite_profile.measure(workers, list(scale.suite_args))

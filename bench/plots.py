@@ -17,27 +17,36 @@ def _pyplot() -> Any:
 
 
 def suite_timeline(suite: dict[str, Any], path: Path) -> None:
-    """Each xdist worker's scenarios over time, against the floor."""
+    """Every scenario over time, packed into as few lanes as overlap (they run in threads of one
+    process, not in workers), against the longest scenario's floor."""
     plt = _pyplot()
     lanes = suite["lanes"]
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(lanes) + 1.6))
-    alone = {s["name"] for s in suite["scenarios"] if s["alone"]}
-    for row, (worker, tests) in enumerate(sorted(lanes.items())):
-        for _, start, end in tests:
+    fig, ax = plt.subplots(figsize=(10, 0.22 * len(lanes) + 1.8))
+    disruptive = {s["name"] for s in suite["scenarios"] if s["disruptive"]}
+    for row, lane in enumerate(lanes):
+        for interval in lane:
+            start, end = interval["start"], interval["end"]
             ax.barh(row, end - start, left=start, color="#c7c7c7", edgecolor="white")
-        for name, start, end in suite["scenarioLanes"].get(worker, []):
-            color = "#d62728" if name in alone else "#1f77b4"
-            ax.barh(row, end - start, left=start, height=0.5, color=color, edgecolor="white")
-    ax.set_yticks(range(len(lanes)), sorted(lanes))
+            own_start = interval["setUp"][0] if interval.get("setUp") else start
+            own_end = own_start + interval["own"] if interval.get("own") is not None else end
+            color = "#d62728" if interval["name"] in disruptive else "#1f77b4"
+            ax.barh(row, own_end - own_start, left=own_start, height=0.6, color=color, edgecolor="white")
+            if interval.get("setUp"):
+                set_up_start, set_up_end = interval["setUp"]
+                ax.barh(row, set_up_end - set_up_start, left=set_up_start, height=0.6, color="#ff7f0e")
+    ax.set_yticks(range(len(lanes)), [str(row + 1) for row in range(len(lanes))])
+    ax.set_ylabel("lane (scenarios in flight)")
     scenario_floor = suite["floor"]["longestSchedule"] + suite["floor"]["longestQuiet"]
-    ax.axvline(
-        scenario_floor, color="black", linestyle="--", label=f"longest scenario ({scenario_floor:.1f}s)"
-    )
+    label = f"longest scenario's floor ({scenario_floor:.1f}s)"
+    ax.axvline(scenario_floor, color="black", linestyle="--", label=label)
     ax.set_xlabel(
-        "seconds after the first test started; grey: the test, blue: its scenario, "
-        "red: a disruptive scenario (runs alone)"
+        "seconds after the first scenario started; grey: its run (waiting for a set-up turn, clean-up), "
+        "orange: its set-up, blue: its own time, red: a disruptive one's"
     )
-    ax.set_title(f"conformance suite, -n {suite['workers']}: tests per worker")
+    ax.set_title(
+        f"conformance suite, -n {suite['workers']}: {sum(len(lane) for lane in lanes)} scenarios, "
+        f"at most {len(lanes)} in flight"
+    )
     ax.legend(loc="lower right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

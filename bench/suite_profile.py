@@ -1,6 +1,12 @@
-"""Where the suite's workers spend their wall time: the conformance suite run once more under
-``py-spy record --subprocesses --idle`` (not the timed run), every sample of a worker's main
-thread put into one category by the functions on its stack."""
+"""Where the suite's threads spend their wall time: the conformance suite run once more under
+``py-spy record --subprocesses --idle`` (not the timed run), every sample of the threads of
+the process that runs pytest put into one category by the functions on its stack.
+
+That process sets the run up, then runs every scenario in a thread of its own
+(``ScenarioPool._run``); its main thread runs the test items, which wait for their scenarios'
+outcomes (``ScenarioPool.outcome``). With pytest-xdist workers, the test items run in the
+workers instead and ask the main process for the outcomes (``ControlClient.outcome``).
+"""
 
 from __future__ import annotations
 
@@ -12,36 +18,65 @@ from pathlib import Path
 from typing import Any
 
 from bench.profiler import py_spy
+from bench.suite_speed import suite_arguments
 
 REPO = Path(__file__).resolve().parent.parent
 RATE = 20
 WORKER = "exec(eval(sys.stdin.readline()))"
 """How pytest-xdist (execnet) starts a worker; its command line says so."""
 
-CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("quiet window after the terminal phase", ("StatusRecorder.hold",)),
+Categories = tuple[tuple[str, tuple[tuple[str, ...], ...]], ...]
+"""(category, alternatives): a stack is in the category when all of an alternative's functions
+are on it."""
+
+MAIN, SCENARIOS, WORKERS = "main thread", "scenario threads", "xdist workers' test threads"
+OTHER = "other"
+SET_UP = "set-up and verdict (namespace, channels, object; checks)"
+
+MAIN_CATEGORIES: Categories = (
+    ("tests waiting for their scenario's outcome", (("ScenarioPool.outcome",),)),
+    ("control plane start-up", (("LocalControlPlane.start",), ("KindCluster.start",))),
+    ("waiting for the controller's first delivery", (("RunEnvironment._wait_ready",),)),
+    ("CRDs, sink and controller start-up", (("RunEnvironment.start",),)),
+    ("session start: binding, scenarios, certification checks", (("Session._start",),)),
+    ("collection", (("Session.perform_collect",),)),
+    ("stopping the controller, sink and control plane", (("RunEnvironment.stop",),)),
+    ("report and the session's end", (("Session.pytest_sessionfinish",),)),
+    ("xdist: handing tests to the workers", (("DSession.loop_once",),)),
+    ("pytest: other test phases and reports", (("runtestprotocol",),)),
+    ("imports", (("_find_and_load",),)),
+    ("pytest's exit clean-up", (("gc_collect_harder",),)),
+)
+SCENARIO_CATEGORIES: Categories = (
+    ("waiting for the run's exclusive lease", (("Leases.acquire",),)),
+    ("own controller instance: start and stop", (("RunEnvironment.instance_for",),)),
+    ("restarting the controller", (("RunEnvironment.restart",),)),
+    ("quiet window after the terminal phase", (("StatusRecorder.hold",),)),
     (
         "waiting for the controller's schedule",
-        ("StatusRecorder.wait_terminal", "StatusRecorder.wait_for_attempt"),
+        (("StatusRecorder.wait_terminal",), ("StatusRecorder.wait_for_attempt",)),
     ),
-    ("clean-up (objects, namespace, sink paths)", ("ScenarioRunner._clean_up",)),
-    ("scenario set-up and verdict", ("ScenarioRunner.run",)),
-    ("waiting for the run's lease", ("ControlClient.lease",)),
-    ("test set-up (fixtures: API client, runner)", ("pytest_fixture_setup",)),
-    ("pytest: other test phases and reports", ("runtestprotocol",)),
-    ("idle, waiting for the next test", ("TestQueue.get",)),
-    ("imports", ("_find_and_load",)),
-    ("pytest's exit clean-up", ("gc_collect_harder",)),
-    ("waiting to be given work", ("WorkerPool.integrate_as_primary_thread",)),
+    ("waiting for a set-up turn", (("ScenarioRunner._run", "Semaphore.acquire"),)),
+    ("clean-up (objects, namespace, sink paths)", (("ScenarioRunner._clean_up",),)),
+    (SET_UP, (("ScenarioRunner._run",),)),
 )
-OTHER = "other"
+WORKER_CATEGORIES: Categories = (
+    ("tests waiting for their scenario's outcome", (("ControlClient.outcome",),)),
+    ("test set-up (fixtures)", (("pytest_fixture_setup",),)),
+    ("pytest: other test phases and reports", (("runtestprotocol",),)),
+    ("idle, waiting for the next test", (("TestQueue.get",),)),
+    ("imports", (("_find_and_load",),)),
+    ("pytest's exit clean-up", (("gc_collect_harder",),)),
+    ("waiting to be given work", (("WorkerPool.integrate_as_primary_thread",),)),
+)
+GROUPS = {MAIN: MAIN_CATEGORIES, SCENARIOS: SCENARIO_CATEGORIES, WORKERS: WORKER_CATEGORIES}
 
 
-def categorise(frames: list[str]) -> str:
-    """The first category (in priority order) any of whose functions is on the stack (names only)."""
+def categorise(frames: list[str], categories: Categories) -> str:
+    """The first category (in priority order) one of whose alternatives is on the stack (names only)."""
     names = set(frames)
-    for category, functions in CATEGORIES:
-        if any(function in names for function in functions):
+    for category, alternatives in categories:
+        if any(all(function in names for function in alternative) for alternative in alternatives):
             return category
     return OTHER
 
@@ -57,8 +92,11 @@ def _frames(stack: str) -> list[str]:
     return frames
 
 
-def worker_stacks(raw: str) -> list[tuple[list[str], int]]:
-    """The stacks of the thread that runs tests in each worker (function names only), with counts."""
+def thread_stacks(raw: str) -> list[tuple[str, list[str], int]]:
+    """The stacks of the threads that matter (function names only), each with its group and
+    count: the main process's main thread and its scenario threads, and each xdist worker's
+    thread that runs tests. Helper threads (watches, observers, the control server), the
+    controller and the sink are left out."""
     stacks = []
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
@@ -66,30 +104,39 @@ def worker_stacks(raw: str) -> list[tuple[list[str], int]]:
             continue
         frames = _frames(stack)
         processes = [f for f in frames if f.startswith("process ")]
-        if not processes or WORKER not in processes[-1]:
-            continue
         code = [frame.split(" (", 1)[0] for frame in frames[len(processes) :]]
-        if code and code[0].startswith("<module>"):  # not execnet's receiver or a helper thread
-            stacks.append((code, int(count_text)))
+        if not processes or not code:
+            continue
+        if len(processes) == 1:  # the process py-spy started: pytest's main process
+            if "ScenarioPool._run" in code:
+                stacks.append((SCENARIOS, code, int(count_text)))
+            elif not code[0].startswith("Thread._bootstrap"):
+                stacks.append((MAIN, code, int(count_text)))
+        elif WORKER in processes[-1] and code[0].startswith("<module>"):  # not execnet's receiver
+            stacks.append((WORKERS, code, int(count_text)))
     return stacks
 
 
-def fixture_set_up(raw: str, rate: int = RATE, top: int = 3) -> list[list[Any]]:
-    """What fixture set-up spent its time in: the fixture and the calls below it, in worker-seconds."""
+def thread_seconds(raw: str, rate: int = RATE) -> dict[str, dict[str, float]]:
+    """Thread-seconds per group and category, from collapsed ``--subprocesses`` stacks."""
+    counts: dict[str, Counter[str]] = {}
+    for group, code, count in thread_stacks(raw):
+        counts.setdefault(group, Counter())[categorise(code, GROUPS[group])] += count
+    return {
+        group: {category: round(count / rate, 1) for category, count in counter.most_common()}
+        for group, counter in sorted(counts.items(), key=lambda kv: list(GROUPS).index(kv[0]))
+    }
+
+
+def set_up_calls(raw: str, rate: int = RATE, top: int = 3) -> list[list[Any]]:
+    """What the scenario threads' set-up and verdict spent their time in: the calls below
+    ``ScenarioRunner._run``, in thread-seconds."""
     counts: Counter[str] = Counter()
-    for code, count in worker_stacks(raw):
-        if "call_fixture_func" in code:
-            index = code.index("call_fixture_func")
+    for group, code, count in thread_stacks(raw):
+        if group == SCENARIOS and categorise(code, SCENARIO_CATEGORIES) == SET_UP:
+            index = code.index("ScenarioRunner._run")
             counts[" → ".join(code[index + 1 : index + 5])] += count
-    return [[path, round(count / rate, 1)] for path, count in counts.most_common(top)]
-
-
-def worker_seconds(raw: str, rate: int = RATE) -> dict[str, float]:
-    """Seconds of the workers' main threads per category, from collapsed ``--subprocesses`` stacks."""
-    counts: Counter[str] = Counter()
-    for code, count in worker_stacks(raw):
-        counts[categorise(code)] += count
-    return {category: round(count / rate, 1) for category, count in counts.most_common()}
+    return [[path, round(count / rate, 1)] for path, count in counts.most_common(top) if path]
 
 
 def measure(workers: int, extra: list[str]) -> dict[str, Any]:
@@ -114,9 +161,7 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
             sys.executable,
             "-m",
             "pytest",
-            "conformance/suite",
-            "-n",
-            str(workers),
+            *suite_arguments(workers),
             "-p",
             "no:cacheprovider",
             f"--nc-report-dir={Path(scratch) / 'report'}",
@@ -129,12 +174,12 @@ def measure(workers: int, extra: list[str]) -> dict[str, Any]:
         if not output.exists():
             return {"error": f"py-spy wrote no profile: {(completed.stderr or completed.stdout)[-300:]}"}
         raw = output.read_text()
-        seconds = worker_seconds(raw)
+        seconds = thread_seconds(raw)
         return {
             "command": " ".join(command[command.index("--") + 2 :]),
             "returncode": completed.returncode,
             "rate": RATE,
-            "workerSeconds": seconds,
-            "totalWorkerSeconds": round(sum(seconds.values()), 1),
-            "fixtureSetUp": fixture_set_up(raw),
+            "threadSeconds": seconds,
+            "totals": {group: round(sum(values.values()), 1) for group, values in seconds.items()},
+            "setUpCalls": set_up_calls(raw),
         }

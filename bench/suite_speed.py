@@ -1,5 +1,11 @@
 """Part 1: the conformance suite's wall time against its floor, run exactly as
-``make conformance`` runs it, with the memory of the control plane sampled meanwhile."""
+``make conformance`` runs it, with the memory of the control plane sampled meanwhile.
+
+The run sets itself up in the process that runs pytest (control plane, sink, controller),
+waits for the controller's first delivery, then starts every selected scenario at once,
+each in a thread of its own; the test items only wait for their scenarios' outcomes. The
+timeline plugin (``bench/timeline_plugin.py``) says when each of those phases happened.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +25,12 @@ from typing import Any
 import yaml
 
 from bench import procfs
-from bench.floor import SuiteFloor, scenario_floor
+from bench.floor import SuiteFloor, report_ratio, scenario_floor
 from bench.stats import Summary
 from conformance.contract.tolerances import Tolerances
+from conformance.environment import readiness
 from conformance.environment.settings import DEFAULT_SCENARIOS
+from conformance.run.runner import SETUPS
 from conformance.scenarios.load import load
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +40,18 @@ MEMORY_TARGETS = {
     "etcd": "etcd",
     "controller": "reference_controller",
 }
+
+STARTUP = "python and pytest start-up"
+CONTROL_PLANE = "control plane start-up"
+ENVIRONMENT = "binding, CRDs, sink and controller start-up"
+READINESS = "waiting for the controller's first delivery"
+COLLECTION = "collection, until the first scenario starts"
+SCENARIOS = "scenarios, from the first start to the last end"
+OUTCOMES = "after the last scenario, until the session ends"
+STOP = "report, stop controller, sink and control plane"
+EXIT = "exit"
+BEYOND = "scenarios beyond the longest scenario's floor"
+"""Not a phase: how much longer the scenario phase took than the longest scenario's floor."""
 
 
 @dataclass
@@ -45,6 +66,12 @@ class SuiteRun:
     output_tail: str = ""
 
 
+def suite_arguments(workers: int, extra: Iterable[str] = ()) -> list[str]:
+    """pytest's arguments, as ``make conformance`` passes them: ``-n WORKERS`` even for 0 (no
+    xdist workers, the Makefile's default), which runs every test item in the main process."""
+    return ["conformance/suite", "-n", str(workers), *extra]
+
+
 def run_suite(workers: int, extra: list[str]) -> SuiteRun:
     """``pytest conformance/suite -n WORKERS`` in a child process, timed from spawn to exit."""
     with tempfile.TemporaryDirectory(prefix="nc-bench-suite-") as scratch:
@@ -54,9 +81,7 @@ def run_suite(workers: int, extra: list[str]) -> SuiteRun:
             sys.executable,
             "-m",
             "pytest",
-            "conformance/suite",
-            "-n",
-            str(workers),
+            *suite_arguments(workers),
             "-p",
             "no:cacheprovider",
             "-p",
@@ -93,99 +118,189 @@ def run_suite(workers: int, extra: list[str]) -> SuiteRun:
         )
 
 
+def _events(timeline: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in timeline if e["event"] == kind]
+
+
+def _readiness_seconds(environment: dict[str, Any]) -> float:
+    """How long the run waited for the controller's first delivery: as measured, or the whole
+    timeout when none came."""
+    seconds = environment.get("controllerReadySeconds")
+    if seconds is not None:
+        return float(seconds)
+    return readiness.TIMEOUT if environment.get("controllerNotReady") else 0.0
+
+
 def phases(run: SuiteRun, spawned: float) -> dict[str, float]:
-    """Seconds spent in each phase of the run, from the timeline the plugin recorded."""
+    """Seconds spent in each phase of the run, from the timeline the plugin recorded (the main
+    process's events) and, within the session's start, from the report's own measurements.
+    The phases follow one another, so they add up to the wall time."""
     main = {e["event"]: e["time"] for e in run.timeline if e["worker"] == "main"}
-    tests = [e for e in run.timeline if e["event"] == "test"]
-    first = min(e["start"] for e in tests)
-    last = max(e["end"] for e in tests)
+    environment = run.report["environment"]
+    scenarios, tests = _events(run.timeline, "scenario"), _events(run.timeline, "test")
+    if scenarios:
+        first = min(e["start"] for e in scenarios)
+        last = max(e["end"] for e in scenarios)
+    elif tests:  # no scenario ran (all skipped): the tests stand in for them
+        first, last = min(e["start"] for e in tests), max(e["end"] for e in tests)
+    else:
+        first = last = main["sessionstart"]
+    control_plane = float(environment.get("clusterStartSeconds") or 0.0)
+    ready = _readiness_seconds(environment)
+    session_start = main["sessionstart"] - main["configure"]
     result = {
-        "python and pytest start-up": main["configure"] - spawned,
-        "control plane, CRDs, sink and controller": main["sessionstart"] - main["configure"],
-        "workers start and collect": first - main["sessionstart"],
-        "scenarios": last - first,
-        "workers finish": main["sessionfinish"] - last,
-        "report, stop controller, sink and control plane": main["unconfigure"] - main["sessionfinish"],
-        "exit": spawned + run.wall - main["unconfigure"],
+        STARTUP: main["configure"] - spawned,
+        CONTROL_PLANE: control_plane,
+        ENVIRONMENT: session_start - control_plane - ready,
+        READINESS: ready,
+        COLLECTION: first - main["sessionstart"],
+        SCENARIOS: last - first,
+        OUTCOMES: main["sessionfinish"] - last,
+        STOP: main["unconfigure"] - main["sessionfinish"],
+        EXIT: spawned + run.wall - main["unconfigure"],
     }
     return {name: round(seconds, 3) for name, seconds in result.items()}
 
 
-def worker_lanes(run: SuiteRun, kind: str = "test") -> dict[str, list[tuple[str, float, float]]]:
-    """For each xdist worker, its tests (or the scenarios inside them) as (name, start, end) in
-    seconds after the first test started."""
-    tests = [e for e in run.timeline if e["event"] == "test"]
-    origin = min(e["start"] for e in tests)
-    lanes: dict[str, list[tuple[str, float, float]]] = {}
-    for event in sorted((e for e in run.timeline if e["event"] == kind), key=lambda e: e["start"]):
-        name = event["scenario"] if kind == "scenario" else event["test"].split("[", 1)[-1].rstrip("]")
-        lanes.setdefault(event["worker"], []).append((name, event["start"] - origin, event["end"] - origin))
+def gap(phases: dict[str, float], longest: float) -> list[tuple[str, float]]:
+    """What the run spent beyond its floor (control-plane start-up + ``longest``, the longest
+    scenario's floor), largest first: every phase but the control plane's start-up, and the
+    scenario phase only for what it took beyond ``longest``. They add up to wall - floor."""
+    parts = {name: seconds for name, seconds in phases.items() if name not in (CONTROL_PLANE, SCENARIOS)}
+    parts[BEYOND] = phases[SCENARIOS] - longest
+    return sorted(((name, round(seconds, 3)) for name, seconds in parts.items()), key=lambda p: -p[1])
+
+
+def pack(intervals: Iterable[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Intervals (each with ``start`` and ``end``) into as few lanes as they need: by start, each
+    into the first lane whose last interval has ended. As many lanes as intervals overlap at most."""
+    lanes: list[list[dict[str, Any]]] = []
+    for interval in sorted(intervals, key=lambda i: (i["start"], i["end"])):
+        for lane in lanes:
+            if lane[-1]["end"] <= interval["start"]:
+                lane.append(interval)
+                break
+        else:
+            lanes.append([interval])
     return lanes
+
+
+def scenario_intervals(run: SuiteRun) -> list[dict[str, Any]]:
+    """Each scenario's run (the pool's call of ``ScenarioRunner.run``, clean-up included), in
+    seconds after the first one started: its set-up turn, if the plugin saw it, and its own time
+    as the report states it."""
+    events = _events(run.timeline, "scenario")
+    if not events:
+        return []
+    origin = min(e["start"] for e in events)
+    own = {s["scenario"]: s["durationSeconds"] for s in run.report.get("scenarios") or []}
+    intervals = []
+    for event in events:
+        interval: dict[str, Any] = {
+            "name": event["scenario"],
+            "start": round(event["start"] - origin, 3),
+            "end": round(event["end"] - origin, 3),
+            "own": own.get(event["scenario"], event.get("own")),
+        }
+        if "setUpStart" in event:
+            interval["setUp"] = [
+                round(event["setUpStart"] - origin, 3),
+                round(event.get("setUpEnd", event["end"]) - origin, 3),
+            ]
+        intervals.append(interval)
+    return intervals
+
+
+def _summary(values: list[float]) -> dict[str, Any] | None:
+    return Summary.of(values).as_dict() if values else None
+
+
+def scenario_statistics(intervals: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the scenarios shared the run: how many were in flight at most, how long each waited
+    for a set-up turn and held it, and what its run took beyond its own time (the wait for a
+    turn, a disruptive scenario's own controller instance, clean-up)."""
+    set_up = [i for i in intervals if i.get("setUp")]
+    return {
+        "inFlightPeak": len(pack(intervals)),
+        "setUpWaitSeconds": _summary([i["setUp"][0] - i["start"] for i in set_up]),
+        "setUpSeconds": _summary([i["setUp"][1] - i["setUp"][0] for i in set_up]),
+        "beyondOwnSeconds": _summary(
+            [i["end"] - i["start"] - i["own"] for i in intervals if i.get("own") is not None]
+        ),
+    }
+
+
+def last_scenario(intervals: list[dict[str, Any]], floors: dict[str, float]) -> dict[str, Any] | None:
+    """The scenario that ended last, which decides the scenario phase's length."""
+    if not intervals:
+        return None
+    last = max(intervals, key=lambda i: i["end"])
+    set_up = last.get("setUp")
+    return {
+        "name": last["name"],
+        "start": last["start"],
+        "end": last["end"],
+        "setUpWait": round(set_up[0] - last["start"], 3) if set_up else None,
+        "setUp": round(set_up[1] - set_up[0], 3) if set_up else None,
+        "own": last.get("own"),
+        "floor": floors.get(last["name"]),
+    }
 
 
 def measure(workers: int, extra: list[str]) -> dict[str, Any]:
     spawned = time.time()
     run = run_suite(workers, extra)
+    report = run.report
+    if not report.get("scenarios"):
+        raise RuntimeError(f"no scenario ran; the suite's output ends:\n{run.output_tail}")
     scenarios = load([DEFAULT_SCENARIOS])
-    startup = float(run.report["environment"]["clusterStartSeconds"])
-    selected = {s["scenario"] for s in run.report["scenarios"]}
+    startup = float(report["environment"]["clusterStartSeconds"])
+    scoped = "{namespace}" in str(report["environment"].get("controller") or "")
+    selected = {s["scenario"] for s in report["scenarios"]}
     tolerances = Tolerances()
-    floors = tuple(scenario_floor(s, tolerances) for s in scenarios if s.name in selected)
-    suite_floor = SuiteFloor(startup, floors, workers)
-    measured = {s["scenario"]: s["durationSeconds"] for s in run.report["scenarios"]}
-    lanes = worker_lanes(run)
-    scenario_lanes = worker_lanes(run, "scenario")
-    protocol = {name: end - start for lane in lanes.values() for name, start, end in lane}
-    inside = {name: end - start for lane in scenario_lanes.values() for name, start, end in lane}
-    overheads = [protocol[name] - inside[name] for name in inside if name in protocol]
-    first_set_up = [
-        scenario_lanes[worker][0][1] - tests[0][1]
-        for worker, tests in lanes.items()
-        if scenario_lanes.get(worker)
-    ]
-    busy = sum(end - start for lane in lanes.values() for _, start, end in lane)
-    span = max(end for lane in lanes.values() for _, _, end in lane)
+    floors = tuple(scenario_floor(s, tolerances, scoped) for s in scenarios if s.name in selected)
+    suite_floor = SuiteFloor(startup, floors)
+    measured = {s["scenario"]: s["durationSeconds"] for s in report["scenarios"]}
+    intervals = scenario_intervals(run)
+    measured_phases = phases(run, spawned)
     return {
-        "command": shlex.join(["pytest", "conformance/suite", "-n", str(workers), *extra]),
+        "command": shlex.join(["pytest", *suite_arguments(workers, extra)]),
         "workers": workers,
-        "result": run.report["result"],
-        "statistics": run.report["statistics"],
+        "scoped": scoped,
+        "result": report["result"],
+        "statistics": report["statistics"],
         "returncode": run.returncode,
         "wallSeconds": round(run.wall, 3),
         "cpuSeconds": round(run.cpu_seconds, 3),
         "controlPlaneStartSeconds": startup,
+        "controllerReadySeconds": report["environment"].get("controllerReadySeconds"),
         "floor": {
             "seconds": round(suite_floor.floor, 3),
             "startup": startup,
             "longestScenario": suite_floor.longest.name,
             "longestSchedule": suite_floor.longest.schedule,
             "longestQuiet": suite_floor.longest.quiet,
-            "designFloorSeconds": round(suite_floor.design_floor, 3),
-            "aloneSeconds": round(suite_floor.alone_sum, 3),
-            "sharedSumSeconds": round(sum(f.total for f in floors if not f.alone), 3),
+            "aloneSeconds": round(sum(f.total for f in floors if f.alone), 3),
         },
         "ratio": round(run.wall / suite_floor.floor, 3),
+        "reportRatio": report_ratio(report),
         "targetRatio": TARGET_RATIO,
-        "phases": phases(run, spawned),
-        "workerUtilisation": round(busy / (span * len(lanes)), 3) if span else None,
-        "testOverheadSeconds": Summary.of(overheads).as_dict() if overheads else None,
-        "firstTestSetUpSeconds": Summary.of(first_set_up).as_dict() if first_set_up else None,
+        "phases": measured_phases,
+        "gap": [list(part) for part in gap(measured_phases, suite_floor.longest.total)],
+        "setUpsAtOnce": SETUPS,
+        **scenario_statistics(intervals),
+        "lastScenario": last_scenario(intervals, {f.name: round(f.total, 3) for f in floors}),
         "scenarios": [
             {
                 "name": f.name,
                 "floorSeconds": round(f.total, 3),
                 "measuredSeconds": measured.get(f.name),
+                "disruptive": f.disruptive,
                 "alone": f.alone,
             }
             for f in sorted(floors, key=lambda f: -f.total)
         ],
-        "lanes": {
-            w: [[n, round(s, 3), round(e, 3)] for n, s, e in lane] for w, lane in sorted(lanes.items())
-        },
-        "scenarioLanes": {
-            w: [[n, round(s, 3), round(e, 3)] for n, s, e in lane]
-            for w, lane in sorted(scenario_lanes.items())
-        },
+        "lanes": pack(intervals),
         "memory": {
             name: {
                 "rssPeakMiB": round(max(values) / 1024, 1),

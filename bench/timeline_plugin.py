@@ -1,15 +1,20 @@
 """A pytest plugin that records when each phase of a suite run happened, for the benchmark.
 
-Loaded with ``-p bench.timeline_plugin`` (xdist passes it on to every worker);
-each process appends JSON lines to the file named by ``BENCH_TIMELINE``.
+Loaded with ``-p bench.timeline_plugin`` (with pytest-xdist workers, xdist passes it on to
+each of them); every process appends JSON lines to the file named by ``BENCH_TIMELINE``,
+each marked with its process: ``main`` for the process that runs pytest, else the xdist
+worker's name. Scenarios run in threads of the main process, so their events are all
+``main``'s; test items mostly wait there for their scenario's outcome.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
+from types import TracebackType
 from typing import Any
 
 import pytest
@@ -32,26 +37,70 @@ def pytest_configure(config: pytest.Config) -> None:
         _time_scenarios()
 
 
+class Turns:
+    """Wraps the runner's semaphore of set-up turns (``ScenarioRunner._setups``): notes, for
+    each thread, when it got its turn and when it gave it back."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._lock = threading.Lock()
+        self._times: dict[int, list[float]] = {}
+
+    def __enter__(self) -> Any:
+        entered = self._inner.__enter__()
+        with self._lock:
+            self._times[threading.get_ident()] = [time.time()]
+        return entered
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> Any:
+        with self._lock:
+            self._times.setdefault(threading.get_ident(), []).append(time.time())
+        return self._inner.__exit__(kind, error, trace)
+
+    def take(self) -> list[float]:
+        """This thread's [got, gave back] (either may be missing), forgotten once taken."""
+        with self._lock:
+            return self._times.pop(threading.get_ident(), [])
+
+
 def _time_scenarios() -> None:
-    """Record when each scenario itself ran (from creating its namespace to cleaning it up), so
-    that a test's time can be told apart from the time it spent waiting for the run's lease."""
+    """Record when each scenario ran (from the pool's call of ``ScenarioRunner.run`` to its
+    return, clean-up included), when it held one of the runner's set-up turns, and the
+    scenario's own time as its result states it."""
     from conformance.run.runner import ScenarioRunner
 
     original = ScenarioRunner.run
+    original_init = ScenarioRunner.__init__
+
+    def init(self: ScenarioRunner, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        setups = getattr(self, "_setups", None)
+        if setups is not None:
+            setattr(self, "_setups", Turns(setups))  # noqa: B010 - an instrument of the benchmark only
 
     def timed(self: ScenarioRunner, scenario: Any, namespace: str | None = None) -> Any:
         started = time.time()
+        fields: dict[str, Any] = {}
         try:
-            return original(self, scenario, namespace)
+            result = original(self, scenario, namespace)
+            fields["own"] = getattr(result, "duration", None)
+            return result
         finally:
-            _write("scenario", scenario=scenario.name, start=started, end=time.time())
+            turns = getattr(self, "_setups", None)
+            held = turns.take() if isinstance(turns, Turns) else []
+            fields.update(zip(("setUpStart", "setUpEnd"), held, strict=False))
+            _write("scenario", scenario=scenario.name, start=started, end=time.time(), **fields)
 
-    setattr(ScenarioRunner, "run", timed)  # noqa: B010 - an instrument of the benchmark only
+    setattr(ScenarioRunner, "__init__", init)  # noqa: B010 - an instrument of the benchmark only
+    setattr(ScenarioRunner, "run", timed)  # noqa: B010
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Runs after the suite's own session start, which brings up the cluster and controller."""
+    """Runs after the suite's own session start, which brings up the control plane and the
+    controller and waits for the controller's first delivery."""
     _write("sessionstart")
 
 
