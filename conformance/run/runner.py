@@ -76,6 +76,7 @@ class ScenarioRunner:
         self.context = context
         self.binding = binding
         self.custom = client.CustomObjectsApi(api_client)
+        self._configuration = api_client.configuration
         self.core = client.CoreV1Api(api_client)
         self.sink = SinkClient(context.sink_url)
         self.console = ConsoleLog(Path(context.console_log)) if context.console_log else None
@@ -110,11 +111,18 @@ class ScenarioRunner:
         scenario = plan.scenario
         workdir = self.context.workpath / namespace
         workdir.mkdir(parents=True)
-        recorder = StatusRecorder(self.custom, self.binding.for_scenario(scenario), namespace, NAME)
+        # The watch's connection is its own: one that stop() shuts down must never return to the
+        # pool the other scenarios' calls draw from.
+        watch_client = client.ApiClient(self._configuration)
+        recorder = StatusRecorder(
+            client.CustomObjectsApi(watch_client), self.binding.for_scenario(scenario), namespace, NAME
+        )
         with self._lock:
-            if self._cancelled:
-                raise RuntimeError("The run ended before this scenario started.")
+            cancelled = self._cancelled
             self._recorders.add(recorder)
+        if cancelled:
+            watch_client.close()
+            raise RuntimeError("The run ended before this scenario started.")
         subject = f"{scenario.name} [{namespace}]"
         credentials = Credentials(self.core, namespace)
         observers = channel_observers(
@@ -199,6 +207,7 @@ class ScenarioRunner:
                 observer.stop()
             keep = not passed and self.context.keep_on_failure
             self._clean_up(namespace, [recorder, *observers, companions], keep)
+            watch_client.close()
             if not keep:
                 shutil.rmtree(workdir, ignore_errors=True)
 

@@ -48,20 +48,25 @@ def suite_command(report_dir: Path, *args: str) -> list[str]:
 
 
 def run_suite(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600, full: bool = False
 ) -> SuiteRun:
-    """Run the suite in a child pytest, with its temporary files under ``tmp_path``."""
+    """Run the suite in a child pytest, with its temporary files under ``tmp_path``.
+
+    ``full``: a run of (nearly) every scenario, which loads about one of this machine's two cores
+    while its scenarios start; such runs take turns, so that their timing is judged on a machine
+    that keeps up, as a user's run is."""
     report_dir = tmp_path / "report"
     environment = {**os.environ, "TMPDIR": str(tmp_path), **(env or {})}
-    completed = subprocess.run(
-        suite_command(report_dir, *args),
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+    with turn("full-suite-run") if full else contextlib.nullcontext():
+        completed = subprocess.run(
+            suite_command(report_dir, *args),
+            cwd=REPO,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     report_path = report_dir / "conformance-report.yaml"
     report = yaml.safe_load(report_path.read_text()) if report_path.exists() else None
     return SuiteRun(completed.returncode, completed.stdout + completed.stderr, report)
@@ -90,16 +95,20 @@ def sink() -> Iterator[SinkClient]:
 
 
 @contextlib.contextmanager
-def engine_turn() -> Iterator[None]:
-    """One test at a time with a Docker engine of its own: the engine's data root takes one run
-    (``clusters.kind.engine``), and tests run in parallel pytest-xdist workers."""
-    lock = Path(tempfile.gettempdir()) / "nc-tests-docker-engine.lock"
+def turn(what: str) -> Iterator[None]:
+    """One test at a time, among the parallel pytest-xdist workers, for ``what``."""
+    lock = Path(tempfile.gettempdir()) / f"nc-tests-{what}.lock"
     with open(lock, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # blocks until the other worker's test is done
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def engine_turn() -> contextlib.AbstractContextManager[None]:
+    """A Docker engine of the test's own: its data root takes one run (``clusters.kind.engine``)."""
+    return turn("docker-engine")
 
 
 @pytest.fixture(scope="session")

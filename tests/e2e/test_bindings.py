@@ -24,8 +24,7 @@ def test_the_alert_controller_is_certified_through_its_binding(tmp_path: Path) -
         f"--nc-implementation={REPO / 'examples' / 'alert_controller' / 'implementation.yaml'}",
         "--nc-implementation-version=test",
         "--nc-certify",
-        "-n",
-        "6",
+        full=True,
     )
     assert run.returncode == 0, run.output
     assert run.report is not None
@@ -103,7 +102,7 @@ def test_a_wrong_binding_stops_the_run_with_one_sentence(
     tmp_path: Path, binding: Callable[[str], str], template: Callable[[str], str], sentence: str
 ) -> None:
     copy = broken_binding(tmp_path, binding, template)
-    run = run_suite(tmp_path, f"--nc-binding={copy}", ALERT_CONTROLLER, "-n", "0")
+    run = run_suite(tmp_path, f"--nc-binding={copy}", ALERT_CONTROLLER)
     assert run.returncode == 4, run.output
     assert_one_sentence(run.output, sentence)
     assert not list(tmp_path.glob("nc-*")), "the run's temporary folders must be removed"
@@ -113,7 +112,7 @@ def test_a_status_path_that_resolves_to_nothing_fails_the_scenario_in_one_senten
     copy = broken_binding(
         tmp_path, lambda t: t.replace("attempts: status.history", "attempts: status.tries"), same
     )
-    run = run_suite(tmp_path, f"--nc-binding={copy}", ALERT_CONTROLLER, "-n", "0", "-k", "console-delivers")
+    run = run_suite(tmp_path, f"--nc-binding={copy}", ALERT_CONTROLLER, "-k", "console-delivers")
     assert run.returncode == 1, run.output
     assert "Traceback" not in run.output and "INTERNALERROR" not in run.output, run.output
     sentence = (

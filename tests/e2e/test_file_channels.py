@@ -29,7 +29,13 @@ def test_every_failing_file_attempt_is_stamped_by_the_suite_within_its_measureme
 ) -> None:
     pairs = tmp_path / "agreement.jsonl"
     run = run_suite(
-        tmp_path, "-p", "tests.e2e.fuse_agreement_plugin", "-k", " or ".join(READ_ONLY), env={ENV: str(pairs)}
+        tmp_path,
+        "-p",
+        "tests.e2e.fuse_agreement_plugin",
+        "-k",
+        " or ".join(READ_ONLY),
+        env={ENV: str(pairs)},
+        full=True,  # a measurement of the suite's error, on a machine that keeps up
     )
     assert run.report is not None, run.output
     assert {s["scenario"] for s in run.report["scenarios"]} == set(READ_ONLY)

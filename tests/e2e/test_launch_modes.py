@@ -112,8 +112,6 @@ def test_an_external_controller_is_restarted_by_the_configured_command(
         f"--nc-kubeconfig={local_cluster.kubeconfig_path}",
         f"--nc-binding={ALERTING}",
         "--nc-controller-cmd=",
-        "-n",
-        "0",
         "-k",
         "restarted-while-webhook-recovers",
     ]

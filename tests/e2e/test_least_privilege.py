@@ -184,6 +184,7 @@ def test_full_profile_passes_under_the_least_privilege_identity(
         "--nc-cluster=existing",
         f"--nc-kubeconfig={local_cluster.kubeconfig_path}",
         "--nc-controller-rbac=deploy",
+        full=True,
     )
     assert run.returncode == 0, run.output
     assert run.report is not None

@@ -22,6 +22,7 @@ def test_reference_controller_passes_every_scenario(tmp_path: Path) -> None:
         f"--nc-implementation={REPO / 'reference_controller' / 'implementation.yaml'}",
         "--nc-implementation-version=test",
         f"--junitxml={junit}",
+        full=True,
     )
     assert run.returncode == 0, run.output
     assert run.report is not None

@@ -22,8 +22,6 @@ def test_the_strict_controller_is_certified_as_its_api_is(tmp_path: Path) -> Non
         f"--nc-implementation={REPO / 'examples' / 'strict_controller' / 'implementation.yaml'}",
         "--nc-implementation-version=test",
         "--nc-certify",
-        "-n",
-        "6",
         timeout=1500,
     )
     assert run.report is not None, run.output
