@@ -19,6 +19,7 @@ from prometheus_client import disable_created_metrics
 from reference_controller import logs
 from reference_controller.channels import Channels
 from reference_controller.controller import Controller, Gate
+from reference_controller.core import CoreApi
 from reference_controller.credentials import SecretReader
 from reference_controller.endpoints import BindAddressError, Endpoints, parse_bind_address
 from reference_controller.events import EventRecorder
@@ -142,7 +143,7 @@ def run(reconciler_type: type[Reconciler], argv: Sequence[str] | None = None) ->
         return 2
     identity = f"{socket.gethostname()}_{uuid.uuid4()}"
     disable_created_metrics()  # type: ignore[no-untyped-call]  # one series per counter, as in Go
-    core = client.CoreV1Api(api_client)
+    core = CoreApi(api_client)
     metrics = Metrics()
     events = EventRecorder(core, identity)
     reconciler = reconciler_type(

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from reference_controller.api import Object
+from reference_controller.core import CoreApi
 
 READ_TIMEOUT = 5.0
 
@@ -23,14 +22,14 @@ class CredentialError(Exception):
 
 
 class SecretReader:
-    def __init__(self, core: client.CoreV1Api) -> None:
+    def __init__(self, core: CoreApi) -> None:
         self._core = core
 
     def value(self, namespace: str, ref: Object) -> str:
         name, key = ref["name"], ref["key"]
         where = f"Secret {namespace}/{name}"
         try:
-            secret: Any = self._core.read_namespaced_secret(name, namespace, _request_timeout=READ_TIMEOUT)
+            secret = self._core.read_secret(namespace, name, READ_TIMEOUT)
         except ApiException as err:
             if err.status == 404:
                 raise CredentialError(f"webhook secretRef: {where} does not exist") from None
@@ -41,7 +40,7 @@ class SecretReader:
             raise CredentialError(
                 f"webhook secretRef: reading {where} failed: {type(err).__name__}"
             ) from None
-        encoded = (secret.data or {}).get(key)
+        encoded = (secret.get("data") or {}).get(key)
         if encoded is None:
             raise CredentialError(f"webhook secretRef: {where} has no key {key!r}")
         try:

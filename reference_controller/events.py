@@ -15,13 +15,12 @@ import threading
 import time
 import zlib
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from reference_controller import api, plan
 from reference_controller.api import Object
+from reference_controller.core import CoreApi
 from reference_controller.timefmt import format_time
 
 log = logging.getLogger(__name__)
@@ -53,8 +52,8 @@ def phase_message(status: Object) -> str:
 
 
 class EventRecorder:
-    def __init__(self, core: client.CoreV1Api, instance: str = "") -> None:
-        self._core: Any = core  # the Event body is a plain dict, as the API spells it
+    def __init__(self, core: CoreApi, instance: str = "") -> None:
+        self._core = core
         self._instance = instance or socket.gethostname()
         self._lanes = [ThreadPoolExecutor(1, thread_name_prefix=f"events-{i}") for i in range(LANES)]
         self._pending: set[Future[None]] = set()
@@ -116,9 +115,9 @@ class EventRecorder:
 
     def _create_or_touch(self, namespace: str, name: str, body: Object, now: str) -> None:
         try:
-            self._core.create_namespaced_event(namespace, body, _request_timeout=REQUEST_TIMEOUT)
+            self._core.create_event(namespace, body, REQUEST_TIMEOUT)
         except ApiException as err:
             if err.status != 409:
                 raise
             patch = {"lastTimestamp": now, "message": body["message"]}
-            self._core.patch_namespaced_event(name, namespace, patch, _request_timeout=REQUEST_TIMEOUT)
+            self._core.patch_event(namespace, name, patch, REQUEST_TIMEOUT)

@@ -26,6 +26,7 @@ from reference_controller import api, plan
 from reference_controller.api import Object
 from reference_controller.cache import IncomparableVersions, MutationCache, Store
 from reference_controller.channels import Channels, Delivery, DeliveryError
+from reference_controller.core import CoreApi
 from reference_controller.credentials import SecretReader
 from reference_controller.events import EventRecorder
 from reference_controller.fileroot import DEFAULT_FILE_ROOT, FileRoot
@@ -79,7 +80,7 @@ class Reconciler:
         events: EventRecorder | None = None,
     ) -> None:
         self.api = api_client
-        core = client.CoreV1Api(api_client.api_client)
+        core = CoreApi(api_client.api_client)
         self.channels = channels or Channels(FileRoot(DEFAULT_FILE_ROOT), SecretReader(core).value)
         self.metrics = metrics or Metrics()
         self.events = events or EventRecorder(core)

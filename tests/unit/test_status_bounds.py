@@ -31,7 +31,7 @@ def spec(channels: int, max_attempts: int) -> dict[str, Any]:
 
 
 def reconciler() -> Reconciler:
-    with mock.patch("reference_controller.reconciler.client.CoreV1Api"):
+    with mock.patch("reference_controller.reconciler.CoreApi"):
         return Reconciler(mock.Mock(), max_parallel_deliveries=1)
 
 
