@@ -208,6 +208,7 @@ async def _serve(parent: int) -> None:
 
         nursery.start_soon(stop_on_signal)
         nursery.start_soon(stop_when_orphaned)
+        print(MOUNTED, flush=True)  # from the running loop, which serves requests from here on
         await pyfuse3.main()
         nursery.cancel_scope.cancel()
 
@@ -239,7 +240,6 @@ def main(argv: list[str] | None = None) -> int:
         except RuntimeError as err:
             print(f"Cannot mount a FUSE filesystem on {args.mountpoint}: {err}.", file=sys.stderr)
             return 1
-        print(MOUNTED, flush=True)
         try:
             trio.run(_serve, args.parent)
         finally:

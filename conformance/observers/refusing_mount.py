@@ -8,6 +8,7 @@ directory open for a moment), then detaches lazily (``-z``), then ``umount -l``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import select
@@ -80,7 +81,11 @@ class RefusingMount:
         ready, _, _ = select.select([self._process.stdout], [], [], MOUNT_TIMEOUT)
         line = self._process.stdout.readline().decode().strip() if ready else ""
         if line == MOUNTED and mounted(self.directory):
-            return True
+            # a round trip through the filesystem's loop (getattr of its root, never cached), so
+            # that the first attempt is not stamped late while the process is still starting
+            with contextlib.suppress(OSError):
+                os.stat(self.directory)
+                return True
         errors = self.release()
         self.problem = errors or f"the FUSE filesystem did not mount on {self.directory}"
         return False
