@@ -336,7 +336,7 @@ def check_sink(
                 f"({record.get('error')}) after HTTP {last['status']}"
             )
         sent = _epoch(record["timestamp"])
-        if not since <= last["time"] - EPSILON <= sent <= last["time"] + AGREEMENT:
+        if not (since <= last["time"] and last["time"] - EPSILON <= sent <= last["time"] + AGREEMENT):
             tally.problems.append(
                 f"{label}: attempt {record['attempt']} recorded as sent at {sent:.6f}, "
                 f"but its last send arrived at {last['time']:.6f}"
