@@ -74,6 +74,8 @@ def _channel(j: Judgement, name: str) -> Iterator[Violation]:
             extra.number if extra else None,
             j.after_creation(extra.time) if extra else None,
         )
+    else:
+        yield from _seen_too_often(j, name, len(expected))
     seen = [a.outcome for a in mine]
     wanted = [oracle.SUCCESS if o == oracle.SUCCESS else oracle.FAILURE for o in expected]
     if seen[: len(wanted)] != wanted[: len(seen)]:
@@ -81,4 +83,24 @@ def _channel(j: Judgement, name: str) -> Iterator[Violation]:
             "NR-ATTEMPT-ORDER",
             f"channel {name!r} outcomes were {', '.join(seen) or 'none'}; expected {', '.join(wanted)}",
             name,
+        )
+
+
+def _seen_too_often(j: Judgement, name: str, expected: int) -> Iterator[Violation]:
+    """More attempts seen from outside than the policy allows, whatever status says and
+    whenever the terminal phase came: an extra attempt the controller never recorded, made
+    before its terminal write reached the watch, is still one too many. Not where a restart
+    may repeat an attempt that was in flight, nor where a deletion ends the count."""
+    if name not in j.observed.fully_observed or j.scenario.actions.restart_after or j.deleting:
+        return
+    seen = j.observed.external.get(name, [])
+    if len(seen) > expected:
+        extra = seen[expected]
+        yield Violation(
+            "NR-ATTEMPT-COUNT",
+            f"channel {name!r} was attempted {len(seen)} times as the {extra.source} saw it; "
+            f"expected exactly {expected}",
+            name,
+            expected + 1,
+            j.after_creation(extra.time),
         )

@@ -144,8 +144,12 @@ class NumbersAcrossChannels(Reconciler):
         ]
 
 
+EXTRA_AFTER_TERMINAL = 0.5
+
+
 class RetriesAfterTerminal(Reconciler):
-    """After the terminal phase, tries failed channels once more without recording it."""
+    """Half a second after the terminal phase, tries failed channels once more without recording
+    it (late enough that the terminal write has reached any watch)."""
 
     def reconcile(self, key: str) -> float | None:
         obj = self.read(key)
@@ -153,6 +157,7 @@ class RetriesAfterTerminal(Reconciler):
         if obj is None or status.get("phase") not in api.TERMINAL_PHASES:
             return super().reconcile(key)
         if obj["metadata"].get("annotations", {}).get("broken/extra") != "done":
+            time.sleep(EXTRA_AFTER_TERMINAL)
             channels = {c["name"]: c for c in obj["spec"]["channels"]}
             for summary in status.get("channels", []):
                 if summary["state"] == plan.EXHAUSTED:

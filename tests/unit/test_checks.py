@@ -251,6 +251,16 @@ def test_postdated_attempts_are_caught_by_the_watch() -> None:
     assert "NR-STATUS-TRUTHFUL" in requirements(evaluate(READONLY, observed, TOL))
 
 
+def test_an_attempt_status_never_recorded_is_one_too_many_whenever_it_came() -> None:
+    observed = flaky_observed([0.002, 1.004, 3.006])
+    observed.external["hook"].append(ExternalEvent("hook", T0 + 3.01, SINK, True, "HTTP 200"))
+    assert observed.terminal_at is not None and observed.terminal_at > T0 + 3.01  # before the watch saw it
+    violations = evaluate(FLAKY, observed, TOL).violations
+    assert "channel 'hook' was attempted 4 times as the sink saw it; expected exactly 3" in [
+        v.message for v in violations if v.requirement == "NR-ATTEMPT-COUNT"
+    ]
+
+
 def test_delivery_after_the_terminal_phase() -> None:
     observed = flaky_observed([0.002, 1.004, 3.006])
     assert observed.terminal_at is not None
