@@ -22,6 +22,7 @@ from conformance.environment.control import ControlClient, ControlError
 from conformance.environment.settings import OPTIONS, Settings, SettingsError, paths, settings
 from conformance.reports.outcome import Outcome
 from conformance.run.pool import ScenarioPool
+from conformance.run.runner import SETUPS
 from conformance.scenarios.fitting import Fit
 from conformance.scenarios.load import load
 from conformance.scenarios.model import FLAGS, Scenario, ScenarioError
@@ -34,6 +35,8 @@ FITS_KEY = pytest.StashKey[dict[str, Fit]]()
 CONTEXT_KEY = pytest.StashKey[RunContext]()
 POOL_KEY = pytest.StashKey[ScenarioPool[Outcome]]()
 TEST_TIMEOUT_MARGIN = 30.0
+SETUP_ALLOWANCE = 2.0
+"""Seconds one scenario's set-up may take (namespace, channels, object), generously: 0.1-0.5 s here."""
 BY_NAME = {o.name: o for o in OPTIONS}
 
 
@@ -98,15 +101,17 @@ def scoped(config: pytest.Config) -> bool:
 
 
 def queue_wait(config: pytest.Config) -> float:
-    """The longest a scenario may wait before it starts: until the longest scenario it must not
-    overlap ends and every scenario that runs alone has had its turn."""
+    """The longest a scenario may wait before it starts: its turn to set up, behind every other
+    scenario's at worst; and, for one that runs alone, until the longest scenario it must not
+    overlap ends and every other that runs alone has had its turn."""
     tolerances = settings_from(config).tolerances
     fitted = [f.scenario for f in fits(config).values() if f.scenario is not None]
+    setting_up = len(fitted) * SETUP_ALLOWANCE / SETUPS
     alone = [s for s in fitted if runs_alone(s, scoped(config))]
     if not alone:
-        return 0.0
+        return setting_up
     shared = [timeout_for(s, tolerances) for s in fitted if s not in alone]
-    return max(shared, default=0.0) + sum(timeout_for(s, tolerances) for s in alone)
+    return setting_up + max(shared, default=0.0) + sum(timeout_for(s, tolerances) for s in alone)
 
 
 def pytest_configure(config: pytest.Config) -> None:
