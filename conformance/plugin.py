@@ -90,6 +90,17 @@ def fits(config: pytest.Config) -> dict[str, Fit]:
     return config.stash[FITS_KEY]
 
 
+def not_run(scenario: Scenario, binding: Binding, fit: Fit) -> str | None:
+    """Why a scenario's test skips without running it: a feature the binding does not claim, or
+    a limit of its API that cannot express it. The session starts only the others."""
+    missing = sorted(set(scenario.features) - set(binding.features))
+    if missing:
+        return f"binding {binding.name} does not claim {', '.join(missing)}"
+    if fit.scenario is None:
+        return f"not applicable to binding {binding.name}: {fit.reason}"
+    return None
+
+
 def runs_alone(scenario: Scenario, scoped: bool) -> bool:
     """Whether the scenario must hold the run's exclusive lease: flagged serial, or disruptive
     without an instance of its own (``scoped``: the controller command takes ``{namespace}``)."""

@@ -37,6 +37,7 @@ from conformance.plugin import (
     SCENARIO_PROPERTY,
     fits,
     load_scenarios,
+    not_run,
     option,
     runs_alone,
     settings_from,
@@ -108,6 +109,8 @@ class Session:
         self.pool: ScenarioPool[Outcome] | None = None
         self.runner: ScenarioRunner | None = None
         self.api_client: client.ApiClient | None = None
+        self._runnable: dict[str, Scenario] = {}
+        """The scenarios the pool may start, by name (``plugin.not_run`` says why not the others)."""
         self._lock = threading.Lock()
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -165,7 +168,8 @@ class Session:
         self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         self.environment = RunEnvironment(settings)
         run = secrets.token_hex(3)
-        fitting = [s for s in scenarios if binding.fit(s).scenario is not None]
+        fitted = fits(self.config)
+        fitting = [s for s in scenarios if fitted[s.name].scenario is not None]
         self.namespaces = {s.name: namespace_for(s.name, run) for s in fitting}
         ready = f"nc-ready-{run}"
         shared = [ready, *(self.namespaces[s.name] for s in fitting if "disruptive" not in s.flags)]
@@ -175,9 +179,11 @@ class Session:
             self.environment = None
             raise pytest.UsageError(str(err)) from err
         self.config.stash[CONTEXT_KEY] = context
-        self._start_pool(binding, context, self.environment)
+        self._start_pool(binding, scenarios, context, self.environment)
 
-    def _start_pool(self, binding: Binding, context: RunContext, environment: RunEnvironment) -> None:
+    def _start_pool(
+        self, binding: Binding, scenarios: list[Scenario], context: RunContext, environment: RunEnvironment
+    ) -> None:
         """The pool every selected scenario runs in, once collection says which are selected."""
         log = Path(option(self.config, "report-dir")).resolve() / "controller.log"
 
@@ -198,6 +204,7 @@ class Session:
             lambda s: start_order(fitted[s.name].scenario or s, context.tolerances),
         )
         self.config.stash[POOL_KEY] = pool
+        self._runnable = {s.name: s for s in scenarios if not_run(s, binding, fitted[s.name]) is None}
         if environment.control is not None:
             environment.control.outcomes = lambda name, timeout: pool.outcome(name, timeout).as_dict()
 
@@ -211,18 +218,8 @@ class Session:
 
     def _start_scenarios(self, names: Iterable[str]) -> None:
         """Those the binding claims and can express, each once; the others' tests skip."""
-        if self.pool is None:
-            return
-        binding = Binding.load(settings_from(self.config).binding)
-        fitted = fits(self.config)
-        by_name = {s.name: s for s in load_scenarios(self.config)}
-        self.pool.start(
-            by_name[name]
-            for name in names
-            if name in by_name
-            and fitted[name].scenario is not None
-            and set(by_name[name].features) <= set(binding.features)
-        )
+        if self.pool is not None:
+            self.pool.start(self._runnable[name] for name in names if name in self._runnable)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if not self.config.pluginmanager.has_plugin("dsession"):  # without xdist: this process runs them
@@ -373,7 +370,8 @@ def _scenario_names(node_ids: Iterable[str]) -> list[str]:
 
 
 def api_client(context: RunContext) -> client.ApiClient:
-    """One client for every scenario of the run: a connection for each watch and call in flight."""
+    """One client for every scenario's calls, with a connection for each call in flight (each
+    status watch has a client of its own)."""
     configuration = client.Configuration()
     config.load_kube_config(context.kubeconfig, context.kube_context, client_configuration=configuration)
     configuration.connection_pool_maxsize = CONNECTIONS

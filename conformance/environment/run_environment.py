@@ -138,11 +138,7 @@ class RunEnvironment:
             self.control = RunControl(self._restarter(api_client, cluster)).start()
             if ready is not None:
                 self._wait_ready(api_client, binding, ready)
-        except (
-            clusters.ClusterError,
-            identity.IdentityError,
-            launch.LaunchError,
-        ) as err:
+        except (clusters.ClusterError, identity.IdentityError, launch.LaunchError) as err:
             self.stop()
             raise SetupError(str(err)) from err
         except BaseException:
@@ -267,11 +263,6 @@ class RunEnvironment:
         finally:
             instance = self.instances.pop(namespace)
             self._launcher.submit(instance.stop).result()
-
-    def isolated(self, disruptive: bool) -> bool:
-        """Whether a scenario may run beside the others: always, but a disruptive one only on an
-        instance of its own."""
-        return not disruptive or self.scoped
 
     def restart(self, namespace: str) -> None:
         """Restart the controller that serves ``namespace`` (see ``conformance.environment.launch``)."""

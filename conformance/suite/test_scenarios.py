@@ -24,12 +24,9 @@ def test_scenario(
     nc_binding: Binding,
     scenario_outcome: Callable[[Scenario], Outcome],
 ) -> None:
-    missing = sorted(set(scenario.features) - set(nc_binding.features))
-    if missing:
-        pytest.skip(f"binding {nc_binding.name} does not claim {', '.join(missing)}")
-    fit = nc_binding.fit(scenario)
-    if fit.scenario is None:
-        pytest.skip(f"not applicable to binding {nc_binding.name}: {fit.reason}")
+    reason = plugin.not_run(scenario, nc_binding, plugin.fits(request.config)[scenario.name])
+    if reason is not None:
+        pytest.skip(reason)
     outcome = scenario_outcome(scenario)
     if outcome.summary is not None:
         request.node.user_properties.append((plugin.RESULT_PROPERTY, outcome.summary))

@@ -386,14 +386,9 @@ def test_idempotency_keys_are_stable_per_channel_when_claimed() -> None:
     assert requirements(evaluate(scenario, missing, TOL, features=features)) == ["NR-IDEMPOTENCY-KEY"]
 
 
-TOUCHED = Scenario(
-    "t",
-    "",
-    READONLY.channels,
-    POLICY,
-    "PartiallySent",
-    ("core",),
-    "test",
+TOUCHED = replace(
+    READONLY,
+    name="t",
     requirements=("NR-SPURIOUS-RECONCILE", "NR-BACKOFF-LOWER"),
     actions=Actions(touch_every=0.15),
 )
@@ -426,14 +421,9 @@ def test_an_early_attempt_before_the_first_touch_is_not_blamed_on_touching() -> 
     assert requirements(evaluate(TOUCHED, observed, TOL)) == ["NR-BACKOFF-LOWER"]
 
 
-RESTARTED = Scenario(
-    "r",
-    "",
-    READONLY.channels,
-    POLICY,
-    "PartiallySent",
-    ("core",),
-    "test",
+RESTARTED = replace(
+    READONLY,
+    name="r",
     requirements=("NR-RESTART-SAFE",),
     flags=("disruptive",),
     actions=Actions(restart_after=("archive", 1)),
