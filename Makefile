@@ -1,5 +1,8 @@
 # Everything a fresh machine needs is installed by these targets; the second run reuses it.
 SHELL := /bin/bash
+## The tests start hundreds of Python processes (suite runs, controllers, sinks, filesystems):
+## each compiles its modules from source unless the first may leave its bytecode for the others.
+unexport PYTHONDONTWRITEBYTECODE
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

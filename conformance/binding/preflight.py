@@ -19,6 +19,7 @@ from kubernetes.client.exceptions import ApiException
 from conformance.binding.binding import Binding, BindingError
 from conformance.binding.refusal import refusal
 from conformance.contract import durations
+from conformance.kube import CoreApi
 from conformance.scenarios.limits import Bound, Limits
 from conformance.scenarios.model import Scenario
 
@@ -110,11 +111,11 @@ def samples(binding: Binding, namespace: str, scenario: Scenario | None = None) 
 
 def check_binding(api_client: client.ApiClient, binding: Binding) -> None:
     """Raise BindingError when the template fails or renders an object the API server refuses."""
-    core = client.CoreV1Api(api_client)
+    core = CoreApi(api_client)
     custom = client.CustomObjectsApi(api_client)
     namespace = f"nc-preflight-{secrets.token_hex(3)}"
     manifests = samples(binding, namespace)
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    core.create_namespace(namespace)
     try:
         for manifest in manifests:
             try:

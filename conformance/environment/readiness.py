@@ -22,6 +22,7 @@ from kubernetes.client.exceptions import ApiException
 
 from conformance.binding import preflight
 from conformance.binding.binding import SUITE_PHASES, Binding
+from conformance.kube import CoreApi
 from conformance.observers.console import ConsoleLog
 from conformance.observers.sink.recording import SinkClient
 
@@ -42,7 +43,7 @@ def wait_ready(
 ) -> float | None:
     """Seconds until the controller delivered the readiness notification, or None after TIMEOUT."""
     started = time.monotonic()
-    core = client.CoreV1Api(api_client)
+    core = CoreApi(api_client)
     custom = client.CustomObjectsApi(api_client)
     subject = f"readiness [{namespace}]"
     kinds = binding.limits.channel_types
@@ -67,7 +68,7 @@ def wait_ready(
         channels=[channel],
         retry=policy,
     )
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+    core.create_namespace(namespace)
     try:
         custom.create_namespaced_custom_object(
             binding.group, binding.version, namespace, binding.plural, manifest

@@ -42,7 +42,7 @@ def install_crds(api_client: client.ApiClient, binding: Binding) -> None:
     extensions = client.ApiextensionsV1Api(api_client)
     names = []
     for path in binding.crds:
-        for manifest in yaml.safe_load_all(path.read_text()):
+        for manifest in yaml.load_all(path.read_text(), Loader=yaml.CSafeLoader):
             if not manifest:
                 continue
             name = manifest["metadata"]["name"]

@@ -8,16 +8,16 @@ import json
 import secrets
 from typing import Any
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from conformance.kube import CoreApi
 from conformance.scenarios.model import SECRET_MISSING, SECRET_PRESENT, ChannelSpec
 
 KEY = "token"
 
 
 class Credentials:
-    def __init__(self, core: client.CoreV1Api, namespace: str) -> None:
+    def __init__(self, core: CoreApi, namespace: str) -> None:
         self._core = core
         self._namespace = namespace
         self.tokens: dict[str, str] = {}
@@ -34,10 +34,7 @@ class Credentials:
         token = self.tokens[channel.name] = secrets.token_urlsafe(24)
         if channel.secret != SECRET_MISSING:
             key = KEY if channel.secret == SECRET_PRESENT else "unrelated"
-            self._core.create_namespaced_secret(
-                self._namespace,
-                client.V1Secret(metadata=client.V1ObjectMeta(name=name), string_data={key: token}),
-            )
+            self._core.create_secret(self._namespace, name, {key: token})
         if channel.secret == SECRET_PRESENT:
             self.expected[channel.name] = token
         return {"secretRef": {"name": name, "key": KEY}}
@@ -49,8 +46,8 @@ class Credentials:
             return {}
         places = {"status": json.dumps((obj or {}).get("status") or {})}
         with contextlib.suppress(ApiException):
-            events = self._core.list_namespaced_event(self._namespace).items
-            places["Events"] = "\n".join(f"{e.reason} {e.message}" for e in events)
+            events = self._core.events(self._namespace)
+            places["Events"] = "\n".join(f"{e.get('reason')} {e.get('message')}" for e in events)
         places["the controller's output"] = "\n".join(output)
         found = {
             channel: tuple(place for place, text in places.items() if token in text)

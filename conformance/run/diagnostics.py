@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+
+from conformance.kube import CoreApi
 
 
 class Diagnosable(Protocol):
@@ -16,7 +17,7 @@ class Diagnosable(Protocol):
 
 
 def gather(
-    core: client.CoreV1Api,
+    core: CoreApi,
     namespace: str,
     workpath: Path,
     controller_alive: bool,
@@ -26,10 +27,11 @@ def gather(
     """``status`` comes first (the object as last seen), then the events, then ``others``."""
     found = dict(status.diagnostics())
     try:
-        events = core.list_namespaced_event(namespace).items
+        events = core.events(namespace)
     except ApiException:
         events = []
-    found["events"] = "\n".join(f"{e.type} {e.reason}: {e.message}" for e in events) or "(no events)"
+    described = (f"{e.get('type')} {e.get('reason')}: {e.get('message')}" for e in events)
+    found["events"] = "\n".join(described) or "(no events)"
     for other in others:
         found.update(other.diagnostics())
     lines = [

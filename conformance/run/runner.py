@@ -28,6 +28,7 @@ from conformance.binding.refusal import RefusedScenario, scenario_refusal
 from conformance.checks.verdict import evaluate
 from conformance.environment.context import RunContext
 from conformance.environment.launch import ControllerUser
+from conformance.kube import CoreApi
 from conformance.observers.channels import Scope, channel_observers
 from conformance.observers.console import ConsoleLog
 from conformance.observers.observation import Observed
@@ -77,7 +78,7 @@ class ScenarioRunner:
         self.binding = binding
         self.custom = client.CustomObjectsApi(api_client)
         self._configuration = api_client.configuration
-        self.core = client.CoreV1Api(api_client)
+        self.core = CoreApi(api_client)
         self.sink = SinkClient(context.sink_url)
         self.console = ConsoleLog(Path(context.console_log)) if context.console_log else None
         self.controllers = controllers
@@ -145,7 +146,7 @@ class ScenarioRunner:
         setting_up.enter_context(self._setups)
         started = time.monotonic()  # the scenario's own time, not its wait for a turn to set up
         try:
-            self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+            self.core.create_namespace(namespace)
             channels = []
             for channel in scenario.channels:
                 values: dict[str, Any] = {"name": channel.name, "type": channel.type}

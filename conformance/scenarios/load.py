@@ -141,7 +141,7 @@ def load_file(path: Path, context: dict[str, Any] | None = None) -> list[Scenari
     environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     try:
         rendered = environment.from_string(path.read_text()).render(**(context or {}))
-        documents = yaml.safe_load(rendered) or []
+        documents = yaml.load(rendered, Loader=yaml.CSafeLoader) or []  # libyaml: each run reads them all
     except (OSError, jinja2.TemplateError, yaml.YAMLError) as err:
         raise ScenarioError(f"{path}: {err}") from err
     if not isinstance(documents, list):

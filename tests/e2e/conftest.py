@@ -42,6 +42,8 @@ def suite_command(report_dir: Path, *args: str) -> list[str]:
         "conformance/suite",
         "-p",
         "no:cacheprovider",
+        "-p",
+        "no:hypothesispytest",  # the suite has no property tests; the plugin's import is most of a second
         f"--nc-report-dir={report_dir}",
         *args,
     ]
