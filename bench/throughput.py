@@ -2,9 +2,12 @@
 design (status written once per channel, no time guard), in the same run on the same
 control plane.
 
-Three workloads, each run once per design with a fresh controller process:
+Four workloads, each run once per design with a fresh controller process:
 
-- ``succeed``: N notifications with console, file and webhook channels, all succeeding;
+- ``succeed``: N notifications with console, file and webhook channels, all succeeding,
+  created while the controller runs (so the benchmark's own creations can bound the rate);
+- ``backlog``: the same N created while the controller is stopped, then the controller
+  started: its drain rate, from its launch until all are terminal;
 - ``fail``: M notifications whose webhook always answers 503, maxAttempts 4 (gaps 1s, 2s, 2s);
 - ``fail-light``: the same with few notifications, so that no controller is saturated.
 
@@ -54,6 +57,8 @@ class Workload:
     name: str
     notifications: int
     hook_fails: bool
+    backlog: bool = False
+    """Created while the controller is stopped; timed from its start."""
 
     @property
     def expected_hook_attempts(self) -> int:
@@ -104,12 +109,19 @@ def run_workload(plane: LocalControlPlane, design: str, workload: Workload) -> d
             directory.mkdir()
             manifests, paths = _manifests(workload, namespace, directory, sink)
             watch = NamespaceWatch(custom, spec, namespace).start()
+            if workload.backlog:
+                with environment.controller_stopped():
+                    create_all(custom, spec, namespace, manifests, CREATE_THREADS)
+                    before = apimetrics.read(api_client)
+                    started = created = time.time()
+            assert environment.controller is not None
             meter = procfs.CpuMeter(harness.process_ids(plane, environment))
             profile = Profile(environment.controller.pid).start()
             try:
-                before = apimetrics.read(api_client)
-                started = time.time()
-                created = create_all(custom, spec, namespace, manifests, CREATE_THREADS)
+                if not workload.backlog:
+                    before = apimetrics.read(api_client)
+                    started = time.time()
+                    created = create_all(custom, spec, namespace, manifests, CREATE_THREADS)
                 deadline = 120.0 + workload.notifications * 0.5
                 if not watch.wait_terminal(workload.notifications, deadline):
                     raise RuntimeError(
@@ -286,6 +298,7 @@ def measure(plane: LocalControlPlane, succeed: int, fail: int, fail_light: int) 
     saturated, so that what the time guard does is not hidden by queueing."""
     workloads = (
         Workload("succeed", succeed, False),
+        Workload("backlog", succeed, False, backlog=True),
         Workload("fail", fail, True),
         Workload("fail-light", fail_light, True),
     )

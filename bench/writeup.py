@@ -104,9 +104,22 @@ def summary(results: dict[str, Any]) -> list[str]:
         bounded = created >= CREATE_BOUND * succeed["secondsUntilAllTerminal"]
         rows.append(
             [
-                f"deliveries per second, {succeed['notifications']} notifications x 3 channels",
+                f"deliveries per second, {succeed['notifications']} notifications x 3 channels, "
+                "created while the controller runs",
                 f"≥ {THROUGHPUT_TARGET:g}",
                 f"{rate}" + (f" (bounded by the benchmark's own creations: {created} s)" if bounded else ""),
+                _ok(rate >= THROUGHPUT_TARGET),
+            ]
+        )
+    if "throughput" in results and "backlog" in results["throughput"]:
+        backlog = results["throughput"]["backlog"]["reference"]
+        rate = backlog["deliveriesPerSecond"]
+        rows.append(
+            [
+                f"deliveries per second, a backlog of {backlog['notifications']} x 3 channels, from the "
+                "controller's start",
+                f"≥ {THROUGHPUT_TARGET:g}",
+                f"{rate} ({saturation(backlog, results['machine']['cpus'])})",
                 _ok(rate >= THROUGHPUT_TARGET),
             ]
         )
@@ -553,12 +566,16 @@ def throughput_section(t: dict[str, Any], figures: dict[str, str]) -> list[str]:
         "VmHWM.",
         "",
     ]
-    failing = "the webhook always answers 503, maxAttempts 4, backoff 1 s doubling, capped at 2 s"
-    for name in ("succeed", "fail", "fail-light"):
+    titles = {
+        "succeed": "all channels succeed",
+        "backlog": "all channels succeed, created while the controller was stopped (timed from its start)",
+        "fail": "the webhook always answers 503, maxAttempts 4, backoff 1 s doubling, capped at 2 s",
+    }
+    titles["fail-light"] = titles["fail"]
+    for name, title in titles.items():
         if name not in t:
             continue
         ref, seed, ratios = t[name]["reference"], t[name]["seed"], t[name]["seedOverReference"]
-        title = failing if name.startswith("fail") else "all channels succeed"
         lines += [f"### {ref['notifications']} notifications: {title}", ""]
         rows = [
             _row(
@@ -645,9 +662,19 @@ def throughput_section(t: dict[str, Any], figures: dict[str, str]) -> list[str]:
     for name in ("fail", "fail-light"):
         if name in t:
             lines += failing_reading(t[name])
-    if "succeed" in t:
-        lines += cpu_reading(t["succeed"], "succeed")
+    for name in ("succeed", "backlog"):
+        if name in t:
+            lines += cpu_reading(t[name], name)
     return lines
+
+
+def saturation(run: dict[str, Any], cpus: int) -> str:
+    """How much of the machine the run's processes used while it ran: near all of it, and the rate
+    is what these cores allow the controller and the API server together."""
+    seconds = run["secondsUntilAllTerminal"]
+    used = sum(run["cpuSeconds"].values())
+    busy = used / (cpus * seconds)
+    return f"{busy:.0%} of {cpus} cores busy: {_cpu(run['cpuSeconds'])} CPU-s in {seconds:g} s"
 
 
 def failing_reading(fail: dict[str, Any]) -> list[str]:

@@ -291,6 +291,20 @@ class RunEnvironment:
         self.controller = self._launcher.submit(self._relaunch, self.controller).result()
         return self.controller.pid
 
+    @contextlib.contextmanager
+    def controller_stopped(self) -> Iterator[None]:
+        """The shared controller stopped while the body runs, and started again after it: what it
+        finds then is a backlog, as behind a controller that was down."""
+        assert self.controller is not None
+        stopped = self.controller
+        self._launcher.submit(stopped.stop).result()
+        try:
+            yield
+        finally:
+            self.controller = self._launcher.submit(
+                self._launch, stopped.argv, stopped.log_path.name
+            ).result()
+
     def _relaunch(self, instance: ManagedProcess) -> ManagedProcess:
         instance.kill()
         instance.stop()

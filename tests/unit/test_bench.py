@@ -491,3 +491,15 @@ def test_seed_design_runs_with_the_suite_default_command_otherwise_unchanged() -
     assert seed.replace("-m tests.broken_controllers per-channel-writes", "-m reference_controller") == (
         DEFAULT_CONTROLLER
     )
+
+
+def test_a_drain_rate_is_read_with_how_busy_the_cores_were() -> None:
+    from bench.writeup import saturation
+
+    run = {
+        "secondsUntilAllTerminal": 5.0,
+        "cpuSeconds": {"etcd": 0.5, "kube-apiserver": 4.5, "controller": 4.0},
+    }
+    assert (
+        saturation(run, 2) == "90% of 2 cores busy: kube-apiserver 4.5, controller 4, etcd 0.5 CPU-s in 5 s"
+    )
