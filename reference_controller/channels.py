@@ -165,12 +165,15 @@ class Channels:
 
     def _file(self, delivery: Delivery) -> None:
         directory = delivery.channel["file"]["directory"]
+        created: list[float] = []
+        data = json.dumps(delivery.payload()).encode()
         try:
-            self.file_root.write(directory, file_name(delivery), json.dumps(delivery.payload()).encode())
+            self.file_root.write(directory, file_name(delivery), data, lambda: created.append(time.time()))
         except Escape as err:
             raise DeliveryError(str(err), retryable=False) from err
         except OSError as err:
-            raise DeliveryError(f"writing to {directory}: {err.strerror or err}") from err
+            sent = created[0] if created else None
+            raise DeliveryError(f"writing to {directory}: {err.strerror or err}", sent=sent) from err
 
     def _webhook(self, delivery: Delivery) -> float:
         ref = delivery.channel["webhook"].get("secretRef")

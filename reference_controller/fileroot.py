@@ -12,6 +12,7 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Callable
 
 DEFAULT_FILE_ROOT = "/var/lib/notifications"
 
@@ -41,8 +42,11 @@ class FileRoot:
             raise Escape(f"file.directory {directory!r} is outside the file root {self.root}")
         return parts[len(root_parts) :]
 
-    def write(self, directory: str, filename: str, data: bytes) -> None:
-        """Write ``data`` to ``directory/filename`` atomically, below the root only.
+    def write(
+        self, directory: str, filename: str, data: bytes, on_create: Callable[[], object] = lambda: None
+    ) -> None:
+        """Write ``data`` to ``directory/filename`` atomically, below the root only; ``on_create`` is
+        called just before the file is created, the moment a failing attempt went out.
 
         Raises Escape for a path that leaves the root (including through a link) and
         OSError for ordinary file-system failures, which an operator can fix.
@@ -56,7 +60,7 @@ class FileRoot:
                 child = _open_below(fd, part, directory)
                 os.close(fd)
                 fd = child
-            _write_in(fd, filename, data, directory)
+            _write_in(fd, filename, data, directory, on_create)
         finally:
             os.close(fd)
 
@@ -73,10 +77,11 @@ def _open_below(parent: int, name: str, directory: str) -> int:
         raise
 
 
-def _write_in(fd: int, filename: str, data: bytes, directory: str) -> None:
+def _write_in(fd: int, filename: str, data: bytes, directory: str, on_create: Callable[[], object]) -> None:
     if _is_link(fd, filename):
         raise Escape(f"{os.path.join(directory, filename)} is a symbolic link; refusing to write through it")
     temporary = f".delivery-{secrets.token_hex(8)}"
+    on_create()
     handle = os.open(temporary, _CREATE_FLAGS, 0o644, dir_fd=fd)
     try:
         try:

@@ -48,7 +48,8 @@ class Attempt:
     channel: str
     number: int
     at: float
-    """When the attempt went out: its request written, its line printed, its file in place."""
+    """When the attempt went out: its request written, its line printed, its file in place (or, for
+    a failing file attempt, its creation asked for)."""
     duration: float
     """From ``at`` to the answer, or to the failure."""
     error: DeliveryError | None

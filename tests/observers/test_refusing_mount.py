@@ -16,6 +16,8 @@ import pytest
 
 from conformance.observers.refusals import attempts
 from conformance.observers.refusing_mount import RefusingMount, available
+from reference_controller.channels import Channels, Delivery, DeliveryError
+from reference_controller.fileroot import FileRoot
 
 pytestmark = pytest.mark.skipif(available() is not None, reason=f"no FUSE here: {available()}")
 
@@ -72,6 +74,27 @@ def test_retries_are_one_attempt_each_stamped_while_the_write_waited(directory: 
     assert len(seen) == len(spans)
     for (before, after), group in zip(spans, seen, strict=True):
         assert before <= group[0].time <= after
+
+
+def test_the_reference_dates_a_refused_file_attempt_no_later_than_the_filesystem_saw_it(
+    directory: Path,
+) -> None:
+    """The controller dates the attempt just before it asks for the file, the filesystem when the
+    request arrives: so a retry scheduled from the controller's date is never early on the suite's."""
+    mount = RefusingMount(directory)
+    assert mount.mount(), mount.problem
+    channels = Channels(FileRoot(str(directory.parent)), lambda namespace, ref: "")
+    channel = {"name": "archive", "type": "file", "file": {"directory": str(directory)}}
+    try:
+        before = time.time()
+        with pytest.raises(DeliveryError) as failed:
+            channels.deliver(Delivery("ns", "note", "uid-1", {"subject": "hi"}, channel, 1))
+        seen = mount.refusals()
+    finally:
+        mount.release()
+    created = next(r for r in seen if r.op == "create")
+    assert failed.value.sent is not None
+    assert before <= failed.value.sent <= created.time
 
 
 def test_unmounting_waits_out_a_directory_held_open(directory: Path) -> None:
