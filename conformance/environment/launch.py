@@ -18,6 +18,7 @@ import pwd
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,21 @@ def check_options(controller_cmd: str, user: str | None, restart_cmd: str, pod_s
         )
     if restart_cmd and pod_selector:
         raise LaunchError("Give --nc-controller-restart-cmd or --nc-controller-pod-selector, not both.")
+
+
+CONTROLLER_PLACEHOLDERS = ("kubeconfig", "context", "python", "workdir", "namespace")
+RESTART_PLACEHOLDERS = ("kubeconfig", "context", "python")
+
+
+def check_commands(controller_cmd: str, restart_cmd: str) -> None:
+    """Refuse a command that names an unknown placeholder or program before any cluster starts,
+    rather than after: a typo costs a second, not a control plane's start-up."""
+    for template, names, option in (
+        (controller_cmd, CONTROLLER_PLACEHOLDERS, "--nc-controller-cmd"),
+        (restart_cmd, RESTART_PLACEHOLDERS, "--nc-controller-restart-cmd"),
+    ):
+        if template:
+            command(template, {name: sys.executable if name == "python" else name for name in names}, option)
 
 
 def command(template: str, values: dict[str, str], option: str = "--nc-controller-cmd") -> list[str]:

@@ -118,6 +118,7 @@ class RunEnvironment:
             launch.check_options(
                 settings.controller_cmd, settings.controller_user, settings.restart_cmd, settings.pod_selector
             )
+            launch.check_commands(settings.controller_cmd, settings.restart_cmd)
             binding = Binding.load(settings.binding)
             started = time.monotonic()
             self.provider = clusters.provider(

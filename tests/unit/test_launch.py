@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 
 import pytest
@@ -31,6 +32,22 @@ def test_options_that_would_do_nothing_are_refused(
 )
 def test_options_that_fit_a_mode_are_accepted(options: tuple[str, str | None, str, str]) -> None:
     launch.check_options(*options)
+
+
+@pytest.mark.parametrize(
+    ("commands", "message"),
+    [
+        (("{python} -m x --token {token}", ""), "of --nc-controller-cmd is invalid: 'token'"),
+        (("no-such-program {kubeconfig}", ""), "The command ['no-such-program'] of --nc-controller-cmd"),
+        (("", "{python} restart.py {namespace}"), "of --nc-controller-restart-cmd is invalid: 'namespace'"),
+    ],
+)
+def test_commands_that_cannot_run_are_refused_before_any_cluster_starts(
+    commands: tuple[str, str], message: str
+) -> None:
+    with pytest.raises(launch.LaunchError, match=re.escape(message)):
+        launch.check_commands(*commands)
+    launch.check_commands("{python} -m x --kubeconfig {kubeconfig} --namespace {namespace} {workdir}", "")
 
 
 def test_commands_are_filled_in_and_checked() -> None:
