@@ -122,7 +122,7 @@ bench: assets $(BENCH_STAMP)
 
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
 test: assets kube-tools browser docker-engine lint typecheck
-	$(BIN)/pytest tests -n 5 --dist worksteal --durations=25 $(PYTEST_ARGS)
+	$(BIN)/pytest tests -n 6 --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 ## The tests that need no cluster (about 30 s): pure logic, the sink on loopback, reports in chromium.
 unit: venv browser

@@ -1,4 +1,4 @@
-"""The project's tests run in pytest-xdist workers (``make test``: ``-n 5 --dist worksteal``).
+"""The project's tests run in pytest-xdist workers (``make test``: ``-n 6 --dist worksteal``).
 Tests marked ``long`` take minutes; each starts first on a worker of its own, so that the
 run ends about when the longest does, not after several of them one after another."""
 
