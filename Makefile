@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 WORKERS ?= 0
+TEST_WORKERS ?= 6
 PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
@@ -116,13 +117,14 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	@rm -f $(VENV)/.bench-* && touch $@
 
-## Benchmarks of the suite and the reference controller; writes bench/results.md, .json and figures.
-bench: assets $(BENCH_STAMP)
-	$(BIN)/python -m bench --scale $(BENCH_SCALE) --workers $(WORKERS)
+## Benchmarks of the suite, the reference controller and the project's own tests (as make test runs
+## them, so with make test's tools); writes bench/results.md, .json and figures.
+bench: assets kube-tools browser docker-engine $(BENCH_STAMP)
+	$(BIN)/python -m bench --scale $(BENCH_SCALE) --workers $(WORKERS) --test-workers $(TEST_WORKERS)
 
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
 test: assets kube-tools browser docker-engine lint typecheck
-	$(BIN)/pytest tests -n 6 --dist worksteal --durations=25 $(PYTEST_ARGS)
+	$(BIN)/pytest tests -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 ## The tests that need no cluster (about 30 s): pure logic, the sink on loopback, reports in chromium.
 unit: venv browser

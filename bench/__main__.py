@@ -18,6 +18,7 @@ from bench import (
     harness,
     machine,
     plots,
+    project_tests,
     scaling,
     suite_profile,
     suite_speed,
@@ -26,7 +27,7 @@ from bench import (
 )
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("suite", "profile", "scaling", "throughput", "controlplane")
+PARTS = ("suite", "profile", "scaling", "throughput", "controlplane", "tests")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def run(scale: Scale, workers: int, parts: set[str]) -> dict[str, Any]:
+def run(scale: Scale, workers: int, parts: set[str], test_workers: int) -> dict[str, Any]:
     meter = machine.LoadMeter()
     started = time.monotonic()
     results: dict[str, Any] = {
@@ -98,6 +99,9 @@ def run(scale: Scale, workers: int, parts: set[str]) -> dict[str, Any]:
         results["controlPlane"] = controlplane.measure(scale.startups, extra_startups)
         if "suite" in results:
             results["controlPlane"]["suiteMemory"] = results["suite"]["memory"]
+    if "tests" in parts:
+        log(f"part 5: the project's own tests with {test_workers} workers, as make test runs them")
+        results["projectTests"] = project_tests.measure(test_workers)
     results["benchSeconds"] = round(time.monotonic() - started, 1)
     results["machine"] = meter.read()
     return results
@@ -113,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         help="pytest-xdist workers for the suite; 0 = none, as `make conformance` (default 0)",
     )
     parser.add_argument(
+        "--test-workers",
+        type=int,
+        default=6,
+        help="pytest-xdist workers for the project's own tests, as make test (default 6)",
+    )
+    parser.add_argument(
         "--parts",
         default=",".join(PARTS),
         help=f"comma-separated subset of {', '.join(PARTS)}",
@@ -125,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = parts - set(PARTS)
     if unknown:
         parser.error(f"unknown part {sorted(unknown)[0]!r}")
-    results = run(SCALES[args.scale], args.workers, parts)
+    results = run(SCALES[args.scale], args.workers, parts, args.test_workers)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     figures = plots.draw_all(results, args.out)

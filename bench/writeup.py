@@ -163,7 +163,37 @@ def summary(results: dict[str, Any]) -> list[str]:
                 _ok(c["startupSeconds"]["max"] < c["targetSeconds"]),
             ]
         )
+    if "projectTests" in results:
+        t = results["projectTests"]
+        rows.append(
+            [
+                f"`make test`'s pytest, {t.get('tests')} tests on {t['workers']} workers, from start to exit",
+                f"≤ {t['targetSeconds']:g} s",
+                f"{t['wallSeconds']} s ({_outcome(t)})",
+                _ok(t["returncode"] == 0 and t["wallSeconds"] <= t["targetSeconds"]),
+            ]
+        )
     return _table(["target", "wanted", "measured", ""], rows)
+
+
+def _outcome(t: dict[str, Any]) -> str:
+    if "tests" not in t:
+        return f"no JUnit report; exit status {t['returncode']}"
+    failed = t["failures"] + t["errors"]
+    return f"{t['tests'] - failed - t['skipped']} passed, {failed} failed, {t['skipped']} skipped"
+
+
+def project_tests_section(t: dict[str, Any]) -> list[str]:
+    lines = [
+        "## 5. The project's own tests",
+        "",
+        f"`{t['command']}` (what `make test` runs after lint and type checks): {t['wallSeconds']} s from "
+        f"start to exit, {t.get('pytestSeconds')} s by pytest's own clock; {_outcome(t)}.",
+        "",
+    ]
+    if t["tail"]:
+        lines += ["Its last line: `" + t["tail"][0] + "`", ""]
+    return lines
 
 
 def suite_profile_lines(profile: dict[str, Any] | None) -> list[str]:
@@ -811,6 +841,8 @@ def render(results: dict[str, Any], figures: dict[str, str]) -> str:
         lines += throughput_section(results["throughput"], figures)
     if "controlPlane" in results:
         lines += controlplane_section(results["controlPlane"])
+    if "projectTests" in results:
+        lines += project_tests_section(results["projectTests"])
     lines += [
         "## Reproduce",
         "",

@@ -503,3 +503,20 @@ def test_a_drain_rate_is_read_with_how_busy_the_cores_were() -> None:
     assert (
         saturation(run, 2) == "90% of 2 cores busy: kube-apiserver 4.5, controller 4, etcd 0.5 CPU-s in 5 s"
     )
+
+
+def test_the_project_tests_part_reads_junit_and_states_the_target(tmp_path: Path) -> None:
+    from bench.project_tests import counts
+    from bench.writeup import project_tests_section, summary
+
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite tests="700" failures="1" errors="0" skipped="2" time="241.5"/></testsuites>'
+    )
+    found = counts(junit)
+    assert found == {"tests": 700, "failures": 1, "errors": 0, "skipped": 2, "pytestSeconds": 241.5}
+    run = {"command": "pytest tests -n 6", "workers": 6, "returncode": 1, "wallSeconds": 250.0}
+    run |= {"targetSeconds": 300.0, "tail": ["1 failed, 697 passed"], **found}
+    rows = "\n".join(summary({"projectTests": run}))
+    assert "| ≤ 300 s | 250.0 s (697 passed, 1 failed, 2 skipped) | **missed** |" in rows
+    assert "Its last line: `1 failed, 697 passed`" in "\n".join(project_tests_section(run))

@@ -1,0 +1,61 @@
+"""Part 5: the project's own tests as ``make test`` runs them (``pytest tests`` with its
+workers): wall time, pytest's own duration, and how many tests ran and passed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+REPO = Path(__file__).resolve().parents[1]
+TARGET_SECONDS = 300.0
+
+
+def command(workers: int, junit: Path) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "tests",
+        "-n",
+        str(workers),
+        "--dist",
+        "worksteal",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--junitxml={junit}",
+    ]
+
+
+def counts(junit: Path) -> dict[str, Any]:
+    """Tests, failures, errors and skips, summed over the JUnit file's test suites."""
+    root = ElementTree.parse(junit).getroot()
+    suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
+    total = {
+        key: sum(int(s.get(key, 0)) for s in suites) for key in ("tests", "failures", "errors", "skipped")
+    }
+    return {**total, "pytestSeconds": round(sum(float(s.get("time", 0)) for s in suites), 1)}
+
+
+def measure(workers: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="nc-bench-tests-") as directory:
+        junit = Path(directory) / "junit.xml"
+        argv = command(workers, junit)
+        started = time.monotonic()
+        completed = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        wall = time.monotonic() - started
+        found = counts(junit) if junit.exists() else {}
+    return {
+        "command": " ".join(["pytest", *argv[3:-1]]),
+        "workers": workers,
+        "returncode": completed.returncode,
+        "wallSeconds": round(wall, 1),
+        "targetSeconds": TARGET_SECONDS,
+        **found,
+        "tail": completed.stdout.strip().splitlines()[-1:] if completed.returncode else [],
+    }
