@@ -145,8 +145,11 @@ def warm_up(kubeconfig: Path) -> None:
 
 
 def process_ids(plane: LocalControlPlane, environment: RunEnvironment) -> dict[str, int]:
-    """The real processes an experiment runs on: the controller, kube-apiserver and etcd."""
+    """The real processes an experiment runs on: the controller, the recording sink,
+    kube-apiserver and etcd."""
     pids = {process.name: process.pid for process in plane.processes}
     if environment.controller is not None:
         pids["controller"] = environment.controller.pid
+    if environment.sink is not None and environment.sink.pid is not None:
+        pids["sink"] = environment.sink.pid
     return pids
