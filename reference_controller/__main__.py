@@ -32,9 +32,11 @@ from reference_controller.timefmt import parse_duration
 
 log = logging.getLogger("reference_controller")
 
-DEFAULT_WORKERS = 64
-"""Enough that retries falling due together at a few hundred notifications in flight do not wait
-for a worker: a worker mostly waits, for a webhook's answer or the status write."""
+DEFAULT_WORKERS = 32
+"""Enough that retries falling due together at a few hundred notifications in flight seldom wait
+for a worker (a worker mostly waits, for a webhook's answer or the status write), and few enough
+that the threads do not queue for the interpreter: at 200 scenarios in flight, 32 workers kept
+retries closer to their schedule than 64 or 256 did (``make bench``, part 2)."""
 
 
 def duration(text: str) -> float:
