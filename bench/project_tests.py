@@ -33,13 +33,20 @@ def command(workers: int, junit: Path) -> list[str]:
 
 
 def counts(junit: Path) -> dict[str, Any]:
-    """Tests, failures, errors and skips, summed over the JUnit file's test suites."""
+    """Tests, failures, errors and skips, summed over the JUnit file's test suites, and which
+    tests failed."""
     root = ElementTree.parse(junit).getroot()
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     total = {
         key: sum(int(s.get(key, 0)) for s in suites) for key in ("tests", "failures", "errors", "skipped")
     }
-    return {**total, "pytestSeconds": round(sum(float(s.get("time", 0)) for s in suites), 1)}
+    failed = [
+        f"{case.get('classname')}::{case.get('name')}"
+        for case in root.iter("testcase")
+        if case.find("failure") is not None or case.find("error") is not None
+    ]
+    seconds = round(sum(float(s.get("time", 0)) for s in suites), 1)
+    return {**total, "pytestSeconds": seconds, "failed": failed}
 
 
 def measure(workers: int) -> dict[str, Any]:

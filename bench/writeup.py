@@ -193,6 +193,8 @@ def project_tests_section(t: dict[str, Any]) -> list[str]:
     ]
     if t["tail"]:
         lines += ["Its last line: `" + t["tail"][0] + "`", ""]
+    if t.get("failed"):
+        lines += ["Failed: " + ", ".join(f"`{name}`" for name in t["failed"]) + ".", ""]
     return lines
 
 

@@ -511,12 +511,23 @@ def test_the_project_tests_part_reads_junit_and_states_the_target(tmp_path: Path
 
     junit = tmp_path / "junit.xml"
     junit.write_text(
-        '<testsuites><testsuite tests="700" failures="1" errors="0" skipped="2" time="241.5"/></testsuites>'
+        '<testsuites><testsuite tests="700" failures="1" errors="0" skipped="2" time="241.5">'
+        '<testcase classname="tests.a" name="test_ok"/>'
+        '<testcase classname="tests.a" name="test_bad"><failure message="no"/></testcase>'
+        "</testsuite></testsuites>"
     )
     found = counts(junit)
-    assert found == {"tests": 700, "failures": 1, "errors": 0, "skipped": 2, "pytestSeconds": 241.5}
+    assert found == {
+        "tests": 700,
+        "failures": 1,
+        "errors": 0,
+        "skipped": 2,
+        "pytestSeconds": 241.5,
+        "failed": ["tests.a::test_bad"],
+    }
     run = {"command": "pytest tests -n 6", "workers": 6, "returncode": 1, "wallSeconds": 250.0}
     run |= {"targetSeconds": 300.0, "tail": ["1 failed, 697 passed"], **found}
     rows = "\n".join(summary({"projectTests": run}))
     assert "| ≤ 300 s | 250.0 s (697 passed, 1 failed, 2 skipped) | **missed** |" in rows
-    assert "Its last line: `1 failed, 697 passed`" in "\n".join(project_tests_section(run))
+    section = "\n".join(project_tests_section(run))
+    assert "Its last line: `1 failed, 697 passed`" in section and "Failed: `tests.a::test_bad`." in section
