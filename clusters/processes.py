@@ -23,9 +23,15 @@ _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
 
 
-def _die_with_parent() -> None:
-    if _libc is not None:
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def parent_death_signal(sig: int = signal.SIGKILL) -> Callable[[], None]:
+    """A ``preexec_fn``: the child gets ``sig`` when the thread that started it ends, even by
+    SIGKILL, so that nothing the suite starts outlives it."""
+
+    def arrange() -> None:
+        if _libc is not None:
+            _libc.prctl(_PR_SET_PDEATHSIG, sig)
+
+    return arrange
 
 
 def _exists(pid: int) -> bool:
@@ -79,7 +85,7 @@ class ManagedProcess:
                 stderr=self._log if on_line else subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if die_with_parent else None,
+                preexec_fn=parent_death_signal() if die_with_parent else None,
                 user=user,
                 group=group,
                 extra_groups=[] if user is not None else None,

@@ -28,6 +28,7 @@ from types import FrameType
 from clusters.base import ClusterError
 from clusters.kind.images import kube
 from clusters.local import assets
+from clusters.processes import parent_death_signal
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -148,6 +149,8 @@ class OwnEngine:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Told to stop if this process dies before stop() runs (killed on a test's timeout).
+            preexec_fn=parent_death_signal(signal.SIGTERM),
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
@@ -220,7 +223,7 @@ def run(command: list[str]) -> int:
     signal.signal(signal.SIGTERM, _interrupted)
     try:
         with engine() as env:
-            child = subprocess.Popen(command, env=env)
+            child = subprocess.Popen(command, env=env, preexec_fn=parent_death_signal(signal.SIGTERM))
             try:
                 return child.wait()
             except KeyboardInterrupt:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -86,3 +87,32 @@ def test_an_interrupted_run_stops_its_command_and_its_engine(no_engine_answers: 
     assert not dockerd_running(socket)
     assert not Path(socket).parent.exists()
     assert network_state() == before
+
+
+def test_a_killed_run_takes_its_engine_and_its_command_with_it(no_engine_answers: None) -> None:
+    """SIGKILL leaves the run no time to stop anything: the engine and the command are told to stop
+    when it dies, so the next run finds the data root free."""
+    script = 'echo "up $DOCKER_HOST $$" && exec sleep 300'
+    run = subprocess.Popen(
+        [sys.executable, "-m", "clusters.kind.engine", "run", "--", "sh", "-c", script],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stdout is not None
+    line = run.stdout.readline()
+    assert line.startswith("up unix://"), line
+    socket, command = line.split("unix://", 1)[1].split()
+    run.kill()
+    run.wait()
+    deadline = time.monotonic() + engine.STOP_TIMEOUT + 10
+    while (dockerd_running(socket) or Path(f"/proc/{command}").exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not dockerd_running(socket)
+    assert not Path(f"/proc/{command}").exists()
+    own = engine.OwnEngine()  # the data root is free for the next run
+    try:
+        own.start()
+    finally:
+        own.stop()
+        subprocess.run(["rm", "-rf", "--one-file-system", str(Path(socket).parent)], check=False)
