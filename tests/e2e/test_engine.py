@@ -92,6 +92,8 @@ def test_an_interrupted_run_stops_its_command_and_its_engine(no_engine_answers: 
 def test_a_killed_run_takes_its_engine_and_its_command_with_it(no_engine_answers: None) -> None:
     """SIGKILL leaves the run no time to stop anything: the engine and the command are told to stop
     when it dies, so the next run finds the data root free."""
+    before = network_state()
+    after_run = engine.OwnEngine()  # made now, so that it undoes what the killed run's engine left
     script = 'echo "up $DOCKER_HOST $$" && exec sleep 300'
     run = subprocess.Popen(
         [sys.executable, "-m", "clusters.kind.engine", "run", "--", "sh", "-c", script],
@@ -110,9 +112,9 @@ def test_a_killed_run_takes_its_engine_and_its_command_with_it(no_engine_answers
         time.sleep(0.2)
     assert not dockerd_running(socket)
     assert not Path(f"/proc/{command}").exists()
-    own = engine.OwnEngine()  # the data root is free for the next run
     try:
-        own.start()
+        after_run.start()  # the data root is free for the next run
     finally:
-        own.stop()
+        after_run.stop()
         subprocess.run(["rm", "-rf", "--one-file-system", str(Path(socket).parent)], check=False)
+    assert network_state() == before
