@@ -32,6 +32,8 @@ from clusters.processes import parent_death_signal
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
+INTERRUPT_GRACE = 120.0
+"""Seconds an interrupted COMMAND may take to clean up (kind deletes its cluster)."""
 KIND_LABEL = "io.x-k8s.kind.cluster"
 DOCKER_CHAINS = {
     "filter": ("DOCKER", "DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2", "DOCKER-USER"),
@@ -217,22 +219,43 @@ def _interrupted(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _interruptible() -> None:
+    """A ``preexec_fn``: COMMAND stops on SIGINT, as at a terminal, even when this run was started
+    with SIGINT ignored (a background job of a shell without job control); it gets SIGTERM when
+    the run dies."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    parent_death_signal(signal.SIGTERM)()
+
+
 def run(command: list[str]) -> int:
     """COMMAND's exit status; the engine goes away also when COMMAND fails or is interrupted,
-    after COMMAND itself has stopped (it may still be deleting its cluster)."""
+    after COMMAND itself has stopped (it may still be deleting its cluster). A COMMAND that does
+    not stop on SIGINT within INTERRUPT_GRACE gets SIGTERM, then SIGKILL."""
     signal.signal(signal.SIGTERM, _interrupted)
     try:
         with engine() as env:
-            child = subprocess.Popen(command, env=env, preexec_fn=parent_death_signal(signal.SIGTERM))
+            child = subprocess.Popen(command, env=env, preexec_fn=_interruptible)
             try:
                 return child.wait()
             except KeyboardInterrupt:
-                if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
-                    child.wait()
+                _stop(child)
                 return 130
     except KeyboardInterrupt:
         return 130
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    for stop, grace in ((signal.SIGINT, INTERRUPT_GRACE), (signal.SIGTERM, STOP_TIMEOUT)):
+        if child.poll() is not None:
+            return
+        child.send_signal(stop)
+        try:
+            child.wait(grace)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+    child.kill()
+    child.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
