@@ -119,11 +119,13 @@ $(BENCH_STAMP): $(STAMP)
 
 ## Benchmarks of the suite, the reference controller and the project's own tests (as make test runs
 ## them, so with make test's tools); writes bench/results.md, .json and figures.
-bench: assets kube-tools browser docker-engine $(BENCH_STAMP)
+bench: assets kube-tools browser docker-engine image $(BENCH_STAMP)
 	$(BIN)/python -m bench --scale $(BENCH_SCALE) --workers $(WORKERS) --test-workers $(TEST_WORKERS)
 
 ## The project's own tests: unit tests, then the suite proven against good and broken controllers.
-test: assets kube-tools browser docker-engine lint typecheck
+## The controller's image is built first: from nothing that takes minutes (Debian packages), too
+## long for one test's timeout; from the engine's cache it takes seconds.
+test: assets kube-tools browser docker-engine image lint typecheck
 	$(BIN)/pytest tests -n $(TEST_WORKERS) --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 ## The tests that need no cluster (about 30 s): pure logic, the sink on loopback, reports in chromium.
