@@ -3,6 +3,7 @@ times each channel is judged from and the verdict on every gap."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -73,7 +74,7 @@ def judge(plan: Plan, observed: Observed) -> Judgement:
         c.name: channel_times(observed, c.name, [a for a in attempts if a.channel == c.name], precision)
         for c in scenario.channels
     }
-    gaps = {c.name: _gaps(scenario, c.name, times[c.name], tolerances) for c in scenario.channels}
+    gaps = {c.name: _gaps(scenario, c.name, times[c.name], tolerances, observed) for c in scenario.channels}
     return Judgement(
         scenario,
         plan.expectation,
@@ -89,7 +90,9 @@ def judge(plan: Plan, observed: Observed) -> Judgement:
     )
 
 
-def _gaps(scenario: Scenario, name: str, times: ChannelTimes, tolerances: Tolerances) -> tuple[Gap, ...]:
+def _gaps(
+    scenario: Scenario, name: str, times: ChannelTimes, tolerances: Tolerances, observed: Observed
+) -> tuple[Gap, ...]:
     channel = scenario.channel(name)
     found = []
     for index in range(1, len(times.intervals)):
@@ -99,9 +102,25 @@ def _gaps(scenario: Scenario, name: str, times: ChannelTimes, tolerances: Tolera
             index,
             tolerances,
             retry_after=oracle.retry_after(channel, index),
+            retry_after_spread=oracle.retry_after_spread(channel, index),
             busy=oracle.busy(channel, index) if times.source != STATUS else 0.0,
         )
+        window = _after_restart(window, earlier, later, observed, tolerances)
         possible = gap_range(earlier, later)
         verdict = EARLY if possible.high < window.low else LATE if possible.low > window.high else OK
         found.append(Gap(name, index + 1, later.low - earlier.low, possible, window, verdict))
     return tuple(found)
+
+
+def _after_restart(
+    window: oracle.Window, earlier: Interval, later: Interval, observed: Observed, tolerances: Tolerances
+) -> oracle.Window:
+    """The first attempt after a restart is late only if it also came more than the allowance
+    after the restarted controller worked again: none can attempt anything before it runs."""
+    restarted, resumed = observed.restarted_at, observed.resumed_at
+    if restarted is None or resumed is None or not earlier.low < restarted <= later.high:
+        return window
+    since = resumed - earlier.low
+    if since + tolerances.slack <= window.high:
+        return window
+    return dataclasses.replace(window, high=since + tolerances.slack, resumed=since)

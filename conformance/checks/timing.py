@@ -37,10 +37,16 @@ def describe(gap: Gap, source: str) -> str:
             "and when the status writes reporting them arrived)"
         )
     window = gap.window
-    return (
-        f"{text}; the contract allows [{window.low:.3f}s, {window.high:.3f}s] "
+    text += (
+        f"; the contract allows [{window.low:.3f}s, {window.high:.3f}s] "
         f"(nominal {window.nominal:.3f}s, seen via {source})"
     )
+    if window.resumed is not None:
+        text += (
+            f"; the restarted controller delivered the suite's probe {window.resumed:.3f}s after attempt "
+            f"{gap.attempt - 1}, and the upper bound counts from then"
+        )
+    return text
 
 
 def overlap(j: Judgement) -> Iterator[Violation]:

@@ -1,12 +1,17 @@
-"""Before any scenario starts: the controller has delivered one notification.
+"""Probe notifications: the moment the controller delivers one, it is working.
 
-Every scenario starts at once when the run is up, and some judge how soon a first
-attempt comes after creation. A controller still importing its modules or listing
-its first objects would fail them for its start-up; so the run waits until the
-controller under test delivered one notification of its own: a line on its stdout
-when the suite reads that, else a request at the sink, else (an API with file
-channels only) a terminal phase. A controller that delivers nothing by then is not
+Before any scenario starts, the run waits until the controller delivered one in a namespace
+of its own. Every scenario starts at once when the run is up, and some judge how soon a first
+attempt comes after creation: a controller still importing its modules or listing its first
+objects would fail them for its start-up. A controller that delivers nothing by then is not
 refused here: the run goes on, says so, and its scenarios fail for what they see.
+
+After the suite restarts the controller, it creates one in the scenario's namespace: when
+that is delivered, the restarted controller works again (NR-RESTART-SAFE counts a late next
+attempt from then too, as no controller can attempt anything before it runs).
+
+A probe is seen as a line on the controller's stdout when the suite reads that, else as a
+request at the sink, else (an API with file channels only) as a terminal phase.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,61 +35,88 @@ from conformance.observers.sink.recording import SinkClient
 NAME = "ready"
 TIMEOUT = 30.0
 
-Wait = Callable[[float], bool]
-"""Whether the delivery came within the given seconds."""
+Arrival = Callable[[float], float | None]
+"""When the probe was delivered (seconds since the epoch), waiting at most the given seconds."""
 
 
-def wait_ready(
-    api_client: client.ApiClient,
-    binding: Binding,
-    namespace: str,
-    console: ConsoleLog | None,
-    sink: SinkClient,
-    directory: Path,
-) -> float | None:
-    """Seconds until the controller delivered the readiness notification, or None after TIMEOUT."""
-    started = time.monotonic()
-    core = CoreApi(api_client)
-    custom = client.CustomObjectsApi(api_client)
-    subject = f"readiness [{namespace}]"
-    kinds = binding.limits.channel_types
-    if console is not None and "console" in kinds:
-        channel: dict[str, Any] = {"name": "console", "type": "console"}
-        delivered: Wait = lambda timeout: console.wait_for_line(subject, timeout)  # noqa: E731
-    elif "webhook" in kinds:
-        path = f"{namespace}/{NAME}"
-        channel = {"name": "hook", "type": "webhook", "url": sink.hook_url(path), "timeout": "5s"}
-        delivered = lambda timeout: bool(sink.records(path, at_least=1, wait=timeout))  # noqa: E731
-    else:
-        directory.mkdir(mode=0o777, parents=True, exist_ok=True)
-        directory.chmod(0o777)  # whoever the controller runs as
-        channel = {"name": "archive", "type": "file", "directory": str(directory)}
-        delivered = lambda timeout: _terminal(custom, binding, namespace, timeout)  # noqa: E731
-    policy, _ = preflight.sample_policy(binding.limits, high=False)
-    manifest = binding.render(
-        name=NAME,
-        namespace=namespace,
-        subject=subject,
-        body="the suite waits for this one before any scenario starts",
-        channels=[channel],
-        retry=policy,
-    )
-    core.create_namespace(namespace)
-    try:
+@dataclass(frozen=True)
+class Prober:
+    """Creates probe notifications and tells when the controller delivered them."""
+
+    api_client: client.ApiClient
+    binding: Binding
+    console: ConsoleLog | None
+    sink: SinkClient
+
+    def deliver(
+        self, namespace: str, name: str, purpose: str, directory: Path, timeout: float
+    ) -> float | None:
+        """Create the probe ``name`` in ``namespace`` and return when it was delivered, or None
+        after ``timeout`` seconds. ``directory`` serves a file channel, if one is needed."""
+        binding = self.binding
+        custom = client.CustomObjectsApi(self.api_client)
+        subject = f"probe [{namespace}/{name}]"
+        policy, hook_timeout = preflight.sample_policy(binding.limits, high=False)
+        channel, arrival = self._channel(custom, namespace, name, subject, directory, hook_timeout)
+        manifest = binding.render(
+            name=name, namespace=namespace, subject=subject, body=purpose, channels=[channel], retry=policy
+        )
         custom.create_namespaced_custom_object(
             binding.group, binding.version, namespace, binding.plural, manifest
         )
-        return time.monotonic() - started if delivered(TIMEOUT) else None
+        return arrival(timeout)
+
+    def _channel(
+        self,
+        custom: client.CustomObjectsApi,
+        namespace: str,
+        name: str,
+        subject: str,
+        directory: Path,
+        hook_timeout: str,
+    ) -> tuple[dict[str, Any], Arrival]:
+        kinds = self.binding.limits.channel_types
+        console, sink = self.console, self.sink
+        if console is not None and "console" in kinds:
+            return {"name": "console", "type": "console"}, lambda wait: console.arrival(subject, wait)
+        if "webhook" in kinds:
+            path = f"probes/{namespace}/{name}"
+            hook = {"name": "hook", "type": "webhook", "url": sink.hook_url(path), "timeout": hook_timeout}
+
+            def requested(wait: float) -> float | None:
+                records = sink.records(path, at_least=1, wait=wait)
+                sink.forget(path)
+                return float(records[0]["time"]) if records else None
+
+            return hook, requested
+        directory.mkdir(mode=0o777, parents=True, exist_ok=True)
+        directory.chmod(0o777)  # whoever the controller runs as
+        archive = {"name": "archive", "type": "file", "directory": str(directory)}
+        return archive, lambda wait: _terminal(custom, self.binding, namespace, name, wait)
+
+
+def wait_ready(prober: Prober, namespace: str, directory: Path) -> float | None:
+    """Seconds until the controller delivered the readiness notification, or None after TIMEOUT."""
+    started = time.time()
+    core = CoreApi(prober.api_client)
+    binding = prober.binding
+    core.create_namespace(namespace)
+    try:
+        purpose = "the suite waits for this one before any scenario starts"
+        delivered = prober.deliver(namespace, NAME, purpose, directory, TIMEOUT)
+        return max(delivered - started, 0.0) if delivered is not None else None
     finally:
         with contextlib.suppress(ApiException):
-            custom.delete_collection_namespaced_custom_object(
+            client.CustomObjectsApi(prober.api_client).delete_collection_namespaced_custom_object(
                 binding.group, binding.version, namespace, binding.plural
             )
         with contextlib.suppress(ApiException):
             core.delete_namespace(namespace)
 
 
-def _terminal(custom: client.CustomObjectsApi, binding: Binding, namespace: str, timeout: float) -> bool:
+def _terminal(
+    custom: client.CustomObjectsApi, binding: Binding, namespace: str, name: str, timeout: float
+) -> float | None:
     deadline = time.monotonic() + timeout
     version: str | None = None
     while (remaining := deadline - time.monotonic()) > 0:
@@ -93,12 +126,12 @@ def _terminal(custom: client.CustomObjectsApi, binding: Binding, namespace: str,
             binding.version,
             namespace,
             binding.plural,
-            field_selector=f"metadata.name={NAME}",
+            field_selector=f"metadata.name={name}",
             resource_version=version,
             timeout_seconds=max(int(remaining), 1),
         ):
             obj = event["object"]
             version = obj["metadata"]["resourceVersion"]
             if binding.phase(obj) in SUITE_PHASES:
-                return True
-    return False
+                return time.time()
+    return None

@@ -165,10 +165,8 @@ class RunEnvironment:
 
     def _wait_ready(self, api_client: client.ApiClient, binding: Binding, namespace: str) -> None:
         assert self.sink is not None
-        sink = SinkClient(self.sink.url)
-        seconds = readiness.wait_ready(
-            api_client, binding, namespace, self.console, sink, self.workdir / namespace
-        )
+        prober = readiness.Prober(api_client, binding, self.console, SinkClient(self.sink.url))
+        seconds = readiness.wait_ready(prober, namespace, self.workdir / namespace)
         self.details["controllerReadySeconds"] = round(seconds, 3) if seconds is not None else None
         if seconds is None:
             self.details["controllerNotReady"] = (

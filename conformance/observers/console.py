@@ -19,6 +19,8 @@ from conformance.observers.observer import Coverage, Seen
 from conformance.scenarios.model import ChannelSpec
 
 TYPE = "console"
+POLL = 0.05
+"""Seconds between reads of the log by a process that does not write it."""
 
 
 class ConsoleLog:
@@ -40,10 +42,17 @@ class ConsoleLog:
                 self._handle.write(entry + "\n")
             self._lock.notify_all()
 
-    def wait_for_line(self, text: str, timeout: float) -> bool:
-        """In the process that writes it: whether a line holding ``text`` arrives within ``timeout``."""
+    def arrival(self, text: str, timeout: float) -> float | None:
+        """When the first line holding ``text`` arrived, waiting at most ``timeout`` seconds. The
+        process that writes the log is woken by each line; any other reads it again every POLL."""
+        deadline = time.monotonic() + timeout
         with self._lock:
-            return self._lock.wait_for(lambda: any(text in line for _, line in self.lines()), timeout)
+            while True:
+                found = next((at for at, line in self.lines() if text in line), None)
+                remaining = deadline - time.monotonic()
+                if found is not None or remaining <= 0:
+                    return found
+                self._lock.wait(min(remaining, POLL))
 
     def close(self) -> None:
         with self._lock:

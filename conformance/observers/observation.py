@@ -62,6 +62,8 @@ class Observed:
     touched_at: float | None = None
     """When the suite first changed the object's annotations."""
     restarted_at: float | None = None
+    resumed_at: float | None = None
+    """When the restarted controller delivered the suite's probe notification: it worked again."""
     companion_latency: dict[str, float | None] = field(default_factory=dict)
     """Seconds from creating each companion notification to its first webhook request (None: never)."""
     exposed: set[str] = field(default_factory=set)

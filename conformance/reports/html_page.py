@@ -73,7 +73,12 @@ class Moment:
 
 UNCERTAIN = 1e-3
 """A gap known no better than this (coarse timestamps) says so in its mark's title."""
-MOMENTS = {"terminal": "terminal phase", "deleted": "deleted", "restarted": "controller restarted"}
+MOMENTS = {
+    "terminal": "terminal phase",
+    "deleted": "deleted",
+    "restarted": "controller restarted",
+    "resumed": "restarted controller works again",
+}
 QUIET_AFTER = {"terminal": "NR-QUIET-AFTER-TERMINAL", "deleted": "NR-QUIET-AFTER-DELETE"}
 
 

@@ -29,5 +29,6 @@ def moments(result: ScenarioResult) -> dict[str, float]:
         "terminal": observed.terminal_at,
         "deleted": observed.deleted_at,
         "restarted": observed.restarted_at,
+        "resumed": observed.resumed_at,
     }
     return {name: round(at - observed.created, 6) for name, at in seen.items() if at is not None}

@@ -28,6 +28,7 @@ from conformance.binding.refusal import RefusedScenario, scenario_refusal
 from conformance.checks.verdict import evaluate
 from conformance.environment.context import RunContext
 from conformance.environment.launch import ControllerUser
+from conformance.environment.readiness import Prober
 from conformance.kube import CoreApi
 from conformance.observers.channels import Scope, channel_observers
 from conformance.observers.console import ConsoleLog
@@ -43,6 +44,8 @@ from conformance.scenarios.model import Scenario
 from conformance.scenarios.plan import Plan, plan_for
 
 NAME = "notification"
+PROBE = "restart-probe"
+"""The notification the suite creates beside the scenario's right after it restarts the controller."""
 SETUPS = 3
 """Scenarios setting up at once (namespace, channels, object): when every scenario starts
 together, the rest queue here instead of loading the machine while the first ones' controller
@@ -82,6 +85,7 @@ class ScenarioRunner:
         self.sink = SinkClient(context.sink_url)
         self.console = ConsoleLog(Path(context.console_log)) if context.console_log else None
         self.controllers = controllers
+        self.prober = Prober(api_client, binding, self.console, self.sink)
         self.user = ControllerUser.resolve(context.controller_user) if context.controller_user else None
         self._setups = threading.BoundedSemaphore(SETUPS)
         self._recorders: set[StatusRecorder] = set()
@@ -251,8 +255,16 @@ class ScenarioRunner:
             if scenario.actions.restart_after and recorder.wait_for_attempt(
                 scenario.actions.restart_after, until
             ):
+                recorder.hold(time.time() + scenario.actions.restart_delay)
                 observed.restarted_at = time.time()  # when the restart began: what follows may be its doing
                 self.controllers.restart(namespace)
+                observed.resumed_at = self.prober.deliver(
+                    namespace,
+                    PROBE,
+                    "the suite created this one right after it restarted the controller",
+                    self.context.workpath / namespace / PROBE,
+                    max(until - time.time(), 0.0),
+                )
             observed.terminal_at = recorder.wait_terminal(until)
             if observed.terminal_at is None:
                 self.binding.check_never_terminal(recorder.latest)

@@ -44,7 +44,8 @@ class Fit:
 
 def scale(scenario: Scenario, factor: int) -> Scenario:
     """Every duration the scenario holds, times ``factor``: backoffs, webhook timeouts, the sink's
-    delays and Retry-After, the touch interval; ``time_factor`` scales the oracle's quiet window."""
+    delays and Retry-After, the touch interval, the restart's delay; ``time_factor`` scales the
+    oracle's quiet window."""
     if factor == 1:
         return scenario
     policy = scenario.retry_policy
@@ -68,6 +69,7 @@ def scale(scenario: Scenario, factor: int) -> Scenario:
     actions = scenario.actions
     if actions.touch_every is not None:
         actions = dataclasses.replace(actions, touch_every=actions.touch_every * factor)
+    actions = dataclasses.replace(actions, restart_delay=actions.restart_delay * factor)
     return dataclasses.replace(
         scenario,
         retry_policy=scaled_policy,

@@ -17,9 +17,11 @@ from conformance.contract.requirements import FEATURES, REQUIREMENTS
 from conformance.scenarios import oracle
 from conformance.scenarios.model import (
     CHANNEL_TYPES,
+    DELAY_SECONDS,
     FILE_ERRORS,
     FLAGS,
     PHASES,
+    RETRY_AFTER_FORMS,
     SECRETS,
     Actions,
     ChannelSpec,
@@ -54,6 +56,7 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
                 status=int(step.get("status", 200)),
                 times=step.get("times"),
                 retry_after=step.get("retryAfter"),
+                retry_after_as=_retry_after_form(name, step),
                 delay=durations.parse(step["delay"]) if "delay" in step else 0.0,
             )
             for step in hook.get("respond", [{"status": 200}])
@@ -66,6 +69,16 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
             )
         return ChannelSpec(name, kind, responses=steps, timeout=timeout, secret=secret)
     return ChannelSpec(name, kind)
+
+
+def _retry_after_form(channel: str, step: dict[str, Any]) -> str:
+    form = str(step.get("retryAfterAs", DELAY_SECONDS))
+    if form not in RETRY_AFTER_FORMS or ("retryAfterAs" in step and "retryAfter" not in step):
+        raise ValueError(
+            f"channel {channel!r}: retryAfterAs {form!r} needs retryAfter and one of "
+            + ", ".join(RETRY_AFTER_FORMS)
+        )
+    return form
 
 
 def _actions(data: dict[str, Any], channels: tuple[ChannelSpec, ...]) -> Actions:
@@ -83,10 +96,12 @@ def _actions(data: dict[str, Any], channels: tuple[ChannelSpec, ...]) -> Actions
         return (str(target["channel"]), int(target.get("attempt", 1)))
 
     touch = durations.parse(data["touchEvery"]) if "touchEvery" in data else None
+    delay = data.get("restartAfter", {}).get("delay")
     return Actions(
         touch_every=touch,
         delete_after=after("deleteAfter"),
         restart_after=after("restartAfter"),
+        restart_delay=durations.parse(delay) if delay is not None else 0.0,
         companions=int(data.get("companions", 0)),
     )
 

@@ -48,6 +48,11 @@ class RetryPolicy:
         )
 
 
+DELAY_SECONDS, HTTP_DATE = "delay-seconds", "http-date"
+RETRY_AFTER_FORMS = (DELAY_SECONDS, HTTP_DATE)
+"""The two forms of a Retry-After header (RFC 9110, section 10.2.3)."""
+
+
 @dataclass(frozen=True)
 class SinkStep:
     """An answer the sink gives a webhook, ``times`` times (forever when None)."""
@@ -55,6 +60,10 @@ class SinkStep:
     status: int = 200
     times: int | None = None
     retry_after: str | None = None
+    """Seconds the answer asks the controller to wait, as a Retry-After header."""
+    retry_after_as: str = DELAY_SECONDS
+    """The header's form (one of RETRY_AFTER_FORMS): the seconds, or the HTTP-date that many
+    seconds (rounded up to a whole second) after the answer."""
     delay: float = 0.0
 
     def as_sink_script(self) -> dict[str, Any]:
@@ -63,6 +72,7 @@ class SinkStep:
             step["times"] = self.times
         if self.retry_after is not None:
             step["retryAfter"] = self.retry_after
+            step["retryAfterAs"] = self.retry_after_as
         return step
 
 
@@ -89,6 +99,8 @@ class Actions:
     """Delete the object once status records this (channel, attempt)."""
     restart_after: tuple[str, int] | None = None
     """Restart (kill and start) the controller once status records this (channel, attempt)."""
+    restart_delay: float = 0.0
+    """Seconds to wait after that write before restarting: later in the backoff window."""
     companions: int = 0
     """Create this many other notifications (one healthy webhook each) right after this one."""
 

@@ -8,9 +8,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from conformance.contract.tolerances import Tolerances
-from conformance.scenarios.model import SECRET_PRESENT, ChannelSpec, RetryPolicy, Scenario, SinkStep
+from conformance.scenarios.model import (
+    HTTP_DATE,
+    SECRET_PRESENT,
+    ChannelSpec,
+    RetryPolicy,
+    Scenario,
+    SinkStep,
+)
 
 SUCCESS, FAILURE, PERMANENT = "success", "failure", "permanent"
+HTTP_DATE_RESOLUTION = 1.0
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,9 @@ class Window:
     """maxBackoff, not the exponential, set the nominal gap."""
     retry_after: bool = False
     """A Retry-After answer, not the backoff, set the lower bound."""
+    resumed: float | None = None
+    """The restarted controller worked again this long after the previous attempt, and the
+    upper bound counts from then (set by the judgement, from what it saw)."""
 
 
 @dataclass(frozen=True)
@@ -47,15 +58,20 @@ def window(
     precision: float = 0.0,
     retry_after: float = 0.0,
     busy: float = 0.0,
+    retry_after_spread: float = 0.0,
 ) -> Window:
-    """The allowed gap; ``busy`` is how long the previous attempt itself took (a slow answer)."""
+    """The allowed gap; ``busy`` is how long the previous attempt itself took (a slow answer),
+    ``retry_after_spread`` how much longer than ``retry_after`` the answer may rightly ask for."""
     backoff = nominal_gap(policy, attempts_made)
     uncapped = policy.initial_backoff * policy.multiplier ** (attempts_made - 1)
     low = max(backoff * (1 - policy.jitter), retry_after)
     return Window(
         nominal=max(backoff, retry_after),
         low=low - tolerances.epsilon - precision,
-        high=max(backoff * (1 + policy.jitter), retry_after) + busy + tolerances.slack + precision,
+        high=max(backoff * (1 + policy.jitter), retry_after + retry_after_spread)
+        + busy
+        + tolerances.slack
+        + precision,
         capped=uncapped > policy.max_backoff,
         retry_after=retry_after > backoff * (1 - policy.jitter),
     )
@@ -79,6 +95,14 @@ def retry_after(channel: ChannelSpec, attempt: int) -> float:
     if step.status not in (429, 503) or step.retry_after is None:
         return 0.0
     return float(step.retry_after)
+
+
+def retry_after_spread(channel: ChannelSpec, attempt: int) -> float:
+    """An HTTP-date names a whole second: the sink names the first one at least ``retry_after``
+    seconds after its answer, so the controller may rightly wait up to a second longer."""
+    if not retry_after(channel, attempt):
+        return 0.0
+    return HTTP_DATE_RESOLUTION if sink_step(channel, attempt).retry_after_as == HTTP_DATE else 0.0
 
 
 def busy(channel: ChannelSpec, attempt: int) -> float:

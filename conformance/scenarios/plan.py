@@ -44,7 +44,13 @@ def plan_for(
     expectation = oracle.expect(scenario)
     windows = {
         channel.name: tuple(
-            oracle.window(scenario.retry_policy, k, tolerances, retry_after=oracle.retry_after(channel, k))
+            oracle.window(
+                scenario.retry_policy,
+                k,
+                tolerances,
+                retry_after=oracle.retry_after(channel, k),
+                retry_after_spread=oracle.retry_after_spread(channel, k),
+            )
             for k in range(1, expectation.count(channel.name))
         )
         for channel in scenario.channels

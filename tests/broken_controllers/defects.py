@@ -456,7 +456,26 @@ DEFECTS.update(
 EARLY_SECONDS = 0.4
 
 
-class EarlyFileRetries(Reconciler):
+class MovedSchedule(Reconciler):
+    """A defect that moves when channels are due; ``moved`` says where to."""
+
+    def moved(self, state: plan.ChannelState, due: float) -> float:
+        raise NotImplementedError
+
+    def _moved(self, states: list[plan.ChannelState]) -> list[plan.ChannelState]:
+        return [
+            s if s.next_due is None else dataclasses.replace(s, next_due=self.moved(s, s.next_due))
+            for s in states
+        ]
+
+    def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
+        return super().due_channels(self._moved(states), now)
+
+    def requeue_after(self, states: list[plan.ChannelState], now: float) -> float | None:
+        return super().requeue_after(self._moved(states), now)
+
+
+class EarlyFileRetries(MovedSchedule):
     """Retries a failing file channel 400 ms before its backoff ends and records each retry in
     status at the time it was due: status alone shows a perfect schedule, only a witness of the
     writes themselves sees the early retries."""
@@ -471,19 +490,8 @@ class EarlyFileRetries(Reconciler):
         self.local.files = {c["name"] for c in channels if c["type"] == "file"}
         return obj
 
-    def _early(self, states: list[plan.ChannelState]) -> list[plan.ChannelState]:
-        return [
-            dataclasses.replace(s, next_due=s.next_due - EARLY_SECONDS)
-            if s.name in self.local.files and s.attempts and s.next_due is not None
-            else s
-            for s in states
-        ]
-
-    def due_channels(self, states: list[plan.ChannelState], now: float) -> list[plan.ChannelState]:
-        return super().due_channels(self._early(states), now)
-
-    def requeue_after(self, states: list[plan.ChannelState], now: float) -> float | None:
-        return super().requeue_after(self._early(states), now)
+    def moved(self, state: plan.ChannelState, due: float) -> float:
+        return due - EARLY_SECONDS if state.name in self.local.files and state.attempts else due
 
     def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
         result = super().attempt(obj, channel, number)
@@ -495,3 +503,62 @@ class EarlyFileRetries(Reconciler):
 
 
 DEFECTS["early-file-retries"] = EarlyFileRetries
+
+
+class BackoffFromRestart(MovedSchedule):
+    """Counts a failed channel's backoff from when this process started, not from the attempt
+    status records: after a restart each channel's next attempt comes a whole backoff late."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started = time.time()
+
+    def moved(self, state: plan.ChannelState, due: float) -> float:
+        last = state.last_attempt
+        return max(due, self.started + due - last) if last is not None and last < self.started else due
+
+
+DEFECTS["backoff-from-restart"] = BackoffFromRestart
+
+
+class RetryAfterInMemory(MovedSchedule):
+    """Honours Retry-After but keeps the wait in memory instead of in status: a restarted
+    controller has forgotten it and retries when the backoff says."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.held: dict[tuple[str, str, int], float] = {}
+        self.local = threading.local()
+
+    def reconcile(self, key: str) -> float | None:
+        self.local.key = key
+        return super().reconcile(key)
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        if result.error is not None and result.error.retry_after is not None:
+            key = f"{obj['metadata']['namespace']}/{obj['metadata']['name']}"
+            self.held[(key, result.channel, number)] = result.at + result.error.retry_after
+            result.error.retry_after = None
+        return result
+
+    def moved(self, state: plan.ChannelState, due: float) -> float:
+        return max(due, self.held.get((self.local.key, state.name, state.attempts), 0.0))
+
+
+DEFECTS["retry-after-in-memory"] = RetryAfterInMemory
+
+
+class RetryAfterSecondsOnly(Reconciler):
+    """Reads Retry-After only as delay-seconds and drops an HTTP-date (whose wait, unlike the
+    seconds form's, is never a whole number of seconds here)."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        wait = result.error.retry_after if result.error is not None else None
+        if result.error is not None and wait is not None and not float(wait).is_integer():
+            result.error.retry_after = None
+        return result
+
+
+DEFECTS["retry-after-seconds-only"] = RetryAfterSecondsOnly

@@ -50,6 +50,9 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
     "sends-no-token": ("webhook-bearer-token", {"NR-CREDENTIALS"}),
     "posts-twice": ("webhook-delivers", {"NR-NO-REDELIVERY"}),
     "early-file-retries": ("readonly-file", {"NR-BACKOFF-LOWER"}),
+    "backoff-from-restart": ("restarted-late-in-backoff", {"NR-RESTART-SAFE", "NR-BACKOFF-UPPER"}),
+    "retry-after-in-memory": ("restarted-during-retry-after", {"NR-RESTART-SAFE", "NR-RETRY-AFTER"}),
+    "retry-after-seconds-only": ("retry-after-as-http-date", {"NR-RETRY-AFTER"}),
 }
 REFERENCE_BINDING = REPO / "fixtures" / "bindings" / "reference"
 

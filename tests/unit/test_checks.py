@@ -439,6 +439,38 @@ def test_a_restart_is_blamed_for_a_late_next_attempt_only() -> None:
     assert requirements(evaluate(RESTARTED, later_late, TOL)) == ["NR-BACKOFF-UPPER"]
 
 
+def restarted(attempts: list[ObservedAttempt], resumed: float | None) -> Observed:
+    """Restarted at 0.5s; the restarted controller delivered the probe at ``resumed``."""
+    observed = observe(attempts)
+    observed.restarted_at = T0 + 0.5
+    observed.resumed_at = T0 + resumed if resumed is not None else None
+    return observed
+
+
+def test_a_slow_restart_excuses_a_late_next_attempt_up_to_the_allowance_after_it() -> None:
+    """The restarted controller worked again at 2.5s, after attempt 2 was due (1.002s): an attempt
+    within the allowance after that passes, a later one fails and says where the bound came from."""
+    in_time = restarted(shifted(good_readonly(), 2, 1.8), resumed=2.5)
+    assert evaluate(RESTARTED, in_time, TOL).violations == []
+    too_late = restarted(shifted(good_readonly(), 2, 2.6), resumed=2.5)
+    verdict = evaluate(RESTARTED, too_late, TOL)
+    assert requirements(verdict) == ["NR-BACKOFF-UPPER", "NR-RESTART-SAFE"]
+    assert "probe 2.498s after attempt 1, and the upper bound counts from then" in str(verdict.violations[0])
+
+
+def test_only_the_first_attempt_after_a_restart_counts_from_the_controllers_return() -> None:
+    later_late = restarted(shifted(good_readonly(), 3, 1.0), resumed=2.5)
+    assert requirements(evaluate(RESTARTED, later_late, TOL)) == ["NR-BACKOFF-UPPER"]
+    early = restarted(shifted(good_readonly(), 2, -0.5), resumed=0.6)
+    assert "NR-BACKOFF-LOWER" in requirements(evaluate(RESTARTED, early, TOL))
+
+
+def test_a_quick_restart_leaves_the_schedules_bound_alone() -> None:
+    next_late = restarted(shifted(good_readonly(), 2, 1.0), resumed=0.8)
+    assert requirements(evaluate(RESTARTED, next_late, TOL)) == ["NR-BACKOFF-UPPER", "NR-RESTART-SAFE"]
+    assert "probe" not in str(evaluate(RESTARTED, next_late, TOL).violations[0])
+
+
 def test_independently_jittered_channels_are_not_one_round() -> None:
     policy = RetryPolicy.from_dict({**POLICY.written, "jitterPercent": 20})
     scenario = Scenario(

@@ -54,6 +54,8 @@ def test_every_duration_a_scenario_holds_is_scaled_and_the_tolerances_are_not() 
     assert fitting.scale(SCENARIOS["retry-after-on-429"], 3).channels[0].responses[0].retry_after == "6"
     touched = fitting.scale(SCENARIOS["touched-during-backoff"], 4)
     assert touched.actions.touch_every == pytest.approx(0.6)
+    restarted = fitting.scale(SCENARIOS["restarted-late-in-backoff"], 2)
+    assert restarted.actions.restart_delay == pytest.approx(5.0)
 
 
 def test_the_quiet_window_is_scaled_with_the_scenario() -> None:

@@ -62,3 +62,24 @@ def test_too_many_requests_is_retryable() -> None:
 def test_answer_slower_than_timeout_is_a_failure() -> None:
     channel = ChannelSpec("w", "webhook", responses=(SinkStep(200, delay=2.0),), timeout=1.0)
     assert oracle.outcomes(channel, policy(maxAttempts=2)) == ("failure", "failure")
+
+
+def test_an_http_date_retry_after_allows_its_whole_second_above_only() -> None:
+    """The date names the first whole second at least 2s after the answer: the wait is 2s to 3s."""
+    tolerances = Tolerances(epsilon=0.05, slack=0.5)
+    dated = ChannelSpec(
+        "hook", "webhook", responses=(SinkStep(503, times=1, retry_after="2", retry_after_as="http-date"),)
+    )
+    seconds = ChannelSpec("hook", "webhook", responses=(SinkStep(503, times=1, retry_after="2"),))
+    windows = [
+        oracle.window(
+            policy(initialBackoff="500ms"),
+            1,
+            tolerances,
+            retry_after=oracle.retry_after(channel, 1),
+            retry_after_spread=oracle.retry_after_spread(channel, 1),
+        )
+        for channel in (dated, seconds)
+    ]
+    assert [w.low for w in windows] == pytest.approx([1.95, 1.95])
+    assert [w.high for w in windows] == pytest.approx([3.5, 2.5])

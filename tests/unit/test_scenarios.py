@@ -72,6 +72,14 @@ def test_jinja_expands_a_matrix(tmp_path: Path) -> None:
         ),
         (GOOD.replace("phase: Sent", "phase: Failed"), "channels as described end Sent"),
         (GOOD.replace("type: webhook", "type: pager"), "type 'pager'"),
+        (
+            GOOD.replace("status: 503,", "status: 503, retryAfter: '2', retryAfterAs: fortnight,"),
+            "channel 'hook': retryAfterAs 'fortnight' needs retryAfter and one of delay-seconds, http-date",
+        ),
+        (
+            GOOD.replace("status: 503,", "status: 503, retryAfterAs: http-date,"),
+            "retryAfterAs 'http-date' needs retryAfter",
+        ),
         (GOOD.replace("name: hook", "name: Hook_1"), "DNS label"),
         (GOOD.replace("initialBackoff: 1s", "initialBackoff: 1"), "needs a unit"),
         (
@@ -96,3 +104,19 @@ def test_duplicate_names_across_files_are_refused(tmp_path: Path) -> None:
     (tmp_path / "again.yaml").write_text(GOOD)
     with pytest.raises(ScenarioError, match="used twice"):
         load([tmp_path])
+
+
+def test_a_restart_may_wait_into_the_backoff_window(tmp_path: Path) -> None:
+    restart = "flags: [disruptive]\n  actions: {restartAfter: {channel: hook, attempt: 1, delay: 1500ms}}\n  "
+    [late, _] = load_file(write(tmp_path, GOOD.replace("requirements:", restart + "requirements:")))
+    assert (late.actions.restart_after, late.actions.restart_delay) == (("hook", 1), 1.5)
+    [soon, _] = load_file(write(tmp_path, GOOD))
+    assert soon.actions.restart_delay == 0.0
+
+
+def test_a_retry_after_step_keeps_its_form(tmp_path: Path) -> None:
+    dated = GOOD.replace("status: 503,", "status: 503, retryAfter: '2', retryAfterAs: http-date,")
+    [scenario, _] = load_file(write(tmp_path, dated))
+    step = scenario.channels[0].responses[0]
+    assert (step.retry_after, step.retry_after_as) == ("2", "http-date")
+    assert step.as_sink_script()["retryAfterAs"] == "http-date"

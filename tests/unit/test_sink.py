@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import socket
 import threading
@@ -58,6 +59,18 @@ def test_retry_after_header(sink: SinkClient) -> None:
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=5)
     assert caught.value.headers["Retry-After"] == "2"
+
+
+def test_retry_after_as_an_http_date_names_the_first_whole_second_that_far_ahead(sink: SinkClient) -> None:
+    sink.script("d", [{"status": 503, "retryAfter": "2", "retryAfterAs": "http-date"}])
+    request = urllib.request.Request(sink.hook_url("d"), data=b"", method="POST")
+    before = time.time()
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=5)
+    after = time.time()
+    date = email.utils.parsedate_to_datetime(caught.value.headers["Retry-After"]).timestamp()
+    assert date.is_integer()
+    assert before + 2 <= date < after + 3
 
 
 def test_waiting_for_records_returns_when_one_arrives(sink: SinkClient) -> None:
