@@ -58,6 +58,7 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
                 retry_after=step.get("retryAfter"),
                 retry_after_as=_retry_after_form(name, step),
                 delay=durations.parse(step["delay"]) if "delay" in step else 0.0,
+                hang_up=_hangs_up(name, step),
             )
             for step in hook.get("respond", [{"status": 200}])
         )
@@ -69,6 +70,16 @@ def _channel(data: dict[str, Any]) -> ChannelSpec:
             )
         return ChannelSpec(name, kind, responses=steps, timeout=timeout, secret=secret)
     return ChannelSpec(name, kind)
+
+
+def _hangs_up(channel: str, step: dict[str, Any]) -> bool:
+    hang_up = bool(step.get("hangUp", False))
+    answer = sorted({"status", "retryAfter", "retryAfterAs", "delay"} & set(step))
+    if hang_up and answer:
+        raise ValueError(
+            f"channel {channel!r}: a step that hangs up answers nothing, so it takes no {answer[0]}"
+        )
+    return hang_up
 
 
 def _retry_after_form(channel: str, step: dict[str, Any]) -> str:

@@ -65,11 +65,15 @@ class SinkStep:
     """The header's form (one of RETRY_AFTER_FORMS): the seconds, or the HTTP-date that many
     seconds (rounded up to a whole second) after the answer."""
     delay: float = 0.0
+    hang_up: bool = False
+    """Read the request and close the connection without answering: a connection error."""
 
     def as_sink_script(self) -> dict[str, Any]:
         step: dict[str, Any] = {"status": self.status, "delaySeconds": self.delay}
         if self.times is not None:
             step["times"] = self.times
+        if self.hang_up:
+            step["hangUp"] = True
         if self.retry_after is not None:
             step["retryAfter"] = self.retry_after
             step["retryAfterAs"] = self.retry_after_as

@@ -121,7 +121,7 @@ def _answer(channel: ChannelSpec, attempt: int) -> str:
     if channel.secret not in (None, SECRET_PRESENT):
         return FAILURE  # no credential to send: retryable, since the Secret may be created later
     step = sink_step(channel, attempt)
-    if step.delay >= channel.timeout:
+    if step.delay >= channel.timeout or step.hang_up:
         return FAILURE
     if 200 <= step.status < 300:
         return SUCCESS

@@ -8,6 +8,8 @@ import time
 from concurrent.futures import TimeoutError
 from typing import Any
 
+import urllib3
+
 from reference_controller import api, plan
 from reference_controller.api import Object
 from reference_controller.channels import Delivery, DeliveryError
@@ -562,3 +564,35 @@ class RetryAfterSecondsOnly(Reconciler):
 
 
 DEFECTS["retry-after-seconds-only"] = RetryAfterSecondsOnly
+
+
+class ConnectionErrorsArePermanent(Reconciler):
+    """Gives up on a webhook at the first connection error, as if the receiver had answered 4xx."""
+
+    def attempt(self, obj: Object, channel: Object, number: int) -> Attempt:
+        result = super().attempt(obj, channel, number)
+        if result.error is not None and channel["type"] == "webhook" and ": HTTP " not in str(result.error):
+            result.error.retryable = False
+        return result
+
+
+DEFECTS["connection-errors-are-permanent"] = ConnectionErrorsArePermanent
+
+
+class _OnlyOk(urllib3.PoolManager):
+    def request(self, *args: Any, **kwargs: Any) -> urllib3.BaseHTTPResponse:
+        response = super().request(*args, **kwargs)
+        if 200 < response.status < 300:
+            response.status = 503
+        return response
+
+
+class OnlyOkSucceeds(Reconciler):
+    """Takes only 200 for a success: a 202 or 204 looks like a failure and is sent again."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.channels.http = _OnlyOk(retries=False, maxsize=self.channels.http.connection_pool_kw["maxsize"])
+
+
+DEFECTS["only-ok-succeeds"] = OnlyOkSucceeds

@@ -53,6 +53,11 @@ CAUGHT_BY: dict[str, tuple[str, set[str]]] = {
     "backoff-from-restart": ("restarted-late-in-backoff", {"NR-RESTART-SAFE", "NR-BACKOFF-UPPER"}),
     "retry-after-in-memory": ("restarted-during-retry-after", {"NR-RESTART-SAFE", "NR-RETRY-AFTER"}),
     "retry-after-seconds-only": ("retry-after-as-http-date", {"NR-RETRY-AFTER"}),
+    "connection-errors-are-permanent": (
+        "closed-connection-is-retryable",
+        {"NR-ATTEMPT-COUNT", "NR-PHASE-TERMINAL"},
+    ),
+    "only-ok-succeeds": ("webhook-204-delivers", {"NR-ATTEMPT-COUNT", "NR-PHASE-TERMINAL"}),
 }
 REFERENCE_BINDING = REPO / "fixtures" / "bindings" / "reference"
 

@@ -83,3 +83,8 @@ def test_an_http_date_retry_after_allows_its_whole_second_above_only() -> None:
     ]
     assert [w.low for w in windows] == pytest.approx([1.95, 1.95])
     assert [w.high for w in windows] == pytest.approx([3.5, 2.5])
+
+
+def test_a_connection_closed_without_an_answer_is_retryable() -> None:
+    channel = ChannelSpec("hook", "webhook", responses=(SinkStep(hang_up=True, times=2), SinkStep(200)))
+    assert oracle.outcomes(channel, policy()) == (oracle.FAILURE, oracle.FAILURE, oracle.SUCCESS)

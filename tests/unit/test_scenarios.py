@@ -77,6 +77,10 @@ def test_jinja_expands_a_matrix(tmp_path: Path) -> None:
             "channel 'hook': retryAfterAs 'fortnight' needs retryAfter and one of delay-seconds, http-date",
         ),
         (
+            GOOD.replace("status: 503,", "hangUp: true, status: 503,"),
+            "channel 'hook': a step that hangs up answers nothing, so it takes no status",
+        ),
+        (
             GOOD.replace("status: 503,", "status: 503, retryAfterAs: http-date,"),
             "retryAfterAs 'http-date' needs retryAfter",
         ),

@@ -73,6 +73,21 @@ def test_retry_after_as_an_http_date_names_the_first_whole_second_that_far_ahead
     assert before + 2 <= date < after + 3
 
 
+def test_a_hang_up_reads_the_request_and_answers_nothing(sink: SinkClient) -> None:
+    sink.script("h", [{"hangUp": True, "times": 1}, {"status": 200}])
+    url = urllib.parse.urlsplit(sink.hook_url("h"))
+    connection = http.client.HTTPConnection(url.netloc, timeout=5)
+    connection.request("POST", url.path, body=b"{}")
+    with pytest.raises(http.client.RemoteDisconnected):
+        connection.getresponse()
+    connection.close()
+    assert post(sink.hook_url("h")) == 200
+    [hung_up, answered] = sink.records("h")
+    assert (hung_up["hungUp"], hung_up["status"], hung_up["body"]) == (True, 0, "{}")
+    assert hung_up["time"] <= hung_up["ended"] < answered["time"]
+    assert "hungUp" not in answered
+
+
 def test_waiting_for_records_returns_when_one_arrives(sink: SinkClient) -> None:
     threading.Timer(0.2, post, args=(sink.hook_url("w"),)).start()
     before = time.monotonic()

@@ -90,6 +90,8 @@ class SinkObserver:
                     delay = oracle.sink_step(channel, index).delay
                     succeeded = 200 <= record["status"] < 300 and delay < channel.timeout
                     detail = f"HTTP {record['status']}" + (f" after {delay:g}s" if delay else "")
+                    if record.get("hungUp"):
+                        detail = "closed the connection without an answer"
                     headers = {k.lower(): v for k, v in record["headers"].items()}
                     key = headers.get("idempotency-key")
                     events.append(
