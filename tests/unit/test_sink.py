@@ -73,19 +73,29 @@ def test_retry_after_as_an_http_date_names_the_first_whole_second_that_far_ahead
     assert before + 2 <= date < after + 3
 
 
-def test_a_hang_up_reads_the_request_and_answers_nothing(sink: SinkClient) -> None:
-    sink.script("h", [{"hangUp": True, "times": 1}, {"status": 200}])
-    url = urllib.parse.urlsplit(sink.hook_url("h"))
-    connection = http.client.HTTPConnection(url.netloc, timeout=5)
-    connection.request("POST", url.path, body=b"{}")
+def test_a_hang_up_reads_the_request_and_answers_nothing_on_a_listener_of_its_own(sink: SinkClient) -> None:
+    """Each connection to that listener serves one request, so no client ever reuses one."""
+    url = sink.script("h", [{"hangUp": True, "times": 1}, {"status": 200}])
+    assert urllib.parse.urlsplit(url).port != urllib.parse.urlsplit(sink.url).port
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=5)
+    connection.request("POST", parts.path, body=b"{}")
     with pytest.raises(http.client.RemoteDisconnected):
         connection.getresponse()
     connection.close()
-    assert post(sink.hook_url("h")) == 200
-    [hung_up, answered] = sink.records("h")
+    answered = http.client.HTTPConnection(parts.netloc, timeout=5)
+    answered.request("POST", parts.path, body=b"{}")
+    response = answered.getresponse()
+    assert (response.status, response.getheader("Connection")) == (200, "close")
+    response.read()
+    answered.close()
+    [hung_up, served] = sink.records("h")
     assert (hung_up["hungUp"], hung_up["status"], hung_up["body"]) == (True, 0, "{}")
-    assert hung_up["time"] <= hung_up["ended"] < answered["time"]
-    assert "hungUp" not in answered
+    assert hung_up["time"] <= hung_up["ended"] < served["time"]
+    assert "hungUp" not in served
+    sink.forget("h")
+    with pytest.raises(OSError):
+        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
 
 
 def test_waiting_for_records_returns_when_one_arrives(sink: SinkClient) -> None:

@@ -75,9 +75,9 @@ class SinkObserver:
             return {}
         path = self._paths.add(channel.name)
         steps = [step.as_sink_script() for step in channel.responses]
-        self._paths.sink.script(path, steps, self._tokens.get(channel.name))
+        url = self._paths.sink.script(path, steps, self._tokens.get(channel.name))
         self._channels[channel.name] = channel
-        return {"url": self._paths.sink.hook_url(path), "timeout": f"{channel.timeout:g}s"}
+        return {"url": url, "timeout": f"{channel.timeout:g}s"}
 
     def start(self) -> None:
         """The sink records from the moment a path is scripted."""
