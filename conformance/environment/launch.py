@@ -55,7 +55,23 @@ def check_options(controller_cmd: str, user: str | None, restart_cmd: str, pod_s
         raise LaunchError("Give --nc-controller-restart-cmd or --nc-controller-pod-selector, not both.")
 
 
-CONTROLLER_PLACEHOLDERS = ("kubeconfig", "context", "python", "workdir", "namespace")
+def placeholders(kubeconfig: str, context: str, workdir: str = "", namespace: str = "") -> dict[str, str]:
+    """What a controller command's placeholders stand for."""
+    return {
+        "kubeconfig": kubeconfig,
+        "context": context,
+        "python": sys.executable,
+        "workdir": workdir,
+        "namespace": namespace,
+    }
+
+
+def restart_placeholders(kubeconfig: str, context: str) -> dict[str, str]:
+    """A restart command's: the cluster's, not the run's folder or namespaces."""
+    return {name: placeholders(kubeconfig, context)[name] for name in RESTART_PLACEHOLDERS}
+
+
+CONTROLLER_PLACEHOLDERS = tuple(placeholders("", ""))
 RESTART_PLACEHOLDERS = ("kubeconfig", "context", "python")
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -202,13 +201,7 @@ class RunEnvironment:
             self.user = launch.ControllerUser.resolve(self.settings.controller_user)
             self.details["controllerUser"] = self.user.name
             kubeconfig = self.user.prepare(self.workdir, cluster.kubeconfig)
-        self._values = {
-            "kubeconfig": str(kubeconfig),
-            "context": cluster.context or "",
-            "python": sys.executable,
-            "workdir": str(self.workdir),
-            "namespace": "",
-        }
+        self._values = launch.placeholders(str(kubeconfig), cluster.context or "", str(self.workdir))
         self.console = ConsoleLog(self.workdir / "console.jsonl").open()
         if self.scoped:
             self.details["controllerScope"] = "own instance per disruptive scenario"
@@ -235,11 +228,7 @@ class RunEnvironment:
         if self.controller is not None:
             return self.restart_controller
         if self.settings.restart_cmd:
-            values = {
-                "kubeconfig": str(cluster.kubeconfig),
-                "context": cluster.context or "",
-                "python": sys.executable,
-            }
+            values = launch.restart_placeholders(str(cluster.kubeconfig), cluster.context or "")
             argv = launch.command(self.settings.restart_cmd, values, "--nc-controller-restart-cmd")
             return launch.restart_command(argv)
         if self.settings.pod_selector:
