@@ -26,6 +26,9 @@ TOP = 28.0
 ROW = 20.0
 LANE_PADDING = 6.0
 BOTTOM = 22.0
+LABEL_ROW = 12.0
+LABEL_CHAR = 5.5
+"""About the width of a character of a moment's 10px label."""
 STEPS = (0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600)
 
 
@@ -69,6 +72,9 @@ class Moment:
     at: float
     x: float
     label: str
+    row: int = 0
+    """Labels of moments close together go on rows of their own, below one another."""
+    label_y: float = 0.0
 
 
 UNCERTAIN = 1e-3
@@ -209,10 +215,20 @@ def picture(scenario: dict[str, Any]) -> Picture:
         y += lane.height
     step = _step(seconds)
     ticks = [(x(i * step), f"{i * step:g}s") for i in range(int(seconds / step) + 1)]
+    marked = _label_rows(
+        [
+            Moment(name, at, x(at), f"{MOMENTS.get(name, name)} at {at:.3f}s")
+            for name, at in sorted(moments.items(), key=lambda item: item[1])
+        ]
+    )
+    rows = max((moment.row for moment in marked), default=0)
+    height = max(y, TOP + ROW) + BOTTOM + rows * LABEL_ROW
+    for mark in marked:
+        mark.label_y = height - 6 - (rows - mark.row) * LABEL_ROW
     return Picture(
         id=element_id(scenario["scenario"]),
         width=WIDTH,
-        height=max(y, TOP + ROW) + BOTTOM,
+        height=height,
         left=LEFT,
         right=WIDTH - RIGHT,
         top=TOP,
@@ -220,11 +236,21 @@ def picture(scenario: dict[str, Any]) -> Picture:
         lanes=lanes,
         ticks=ticks,
         seconds=seconds,
-        moments=[
-            Moment(name, at, x(at), f"{MOMENTS.get(name, name)} at {at:.3f}s")
-            for name, at in sorted(moments.items(), key=lambda item: item[1])
-        ],
+        moments=marked,
     )
+
+
+def _label_rows(moments: list[Moment]) -> list[Moment]:
+    """Each label ends just left of its moment's line, on the first row where it overlaps none."""
+    ends: list[float] = []
+    for moment in moments:
+        start = moment.x - 4 - len(moment.label) * LABEL_CHAR
+        row = next((r for r, end in enumerate(ends) if end + 4 <= start), len(ends))
+        if row == len(ends):
+            ends.append(0.0)
+        ends[row] = moment.x - 4
+        moment.row = row
+    return moments
 
 
 def _environment() -> jinja2.Environment:

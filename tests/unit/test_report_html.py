@@ -33,6 +33,18 @@ def test_early_attempt_is_drawn_inside_the_forbidden_stretch_before_its_window()
     assert ontime.x < terminal.x < picture.right
 
 
+def test_labels_of_moments_close_together_go_on_rows_below_one_another() -> None:
+    data = sample()
+    scenario = next(s for s in data["scenarios"] if s["scenario"] == "readonly-file")
+    scenario["moments"] = {"restarted": 0.30, "resumed": 0.45, "terminal": 2.05}
+    picture = html_page.picture(scenario)
+    restarted, resumed, terminal = picture.moments
+    assert (restarted.row, resumed.row, terminal.row) == (0, 1, 0)
+    assert restarted.label_y == terminal.label_y < resumed.label_y < picture.height
+    alone = html_page.picture(next(s for s in sample()["scenarios"] if s["scenario"] == "readonly-file"))
+    assert picture.height == alone.height + html_page.LABEL_ROW
+
+
 def test_page_is_self_contained_and_names_what_a_certifier_needs() -> None:
     page = html_page.render(sample())
     assert "<link" not in page and "<script" not in page and " src=" not in page
