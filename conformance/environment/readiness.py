@@ -6,8 +6,8 @@ attempt comes after creation: a controller still importing its modules or listin
 objects would fail them for its start-up. A controller that delivers nothing by then is not
 refused here: the run goes on, says so, and its scenarios fail for what they see.
 
-After the suite restarts the controller, it creates one in the scenario's namespace: when
-that is delivered, the restarted controller works again (NR-RESTART-SAFE counts a late next
+As the suite restarts the controller, it creates one in the scenario's namespace: when that
+is delivered, the restarted controller works again (NR-RESTART-SAFE counts a late next
 attempt from then too, as no controller can attempt anything before it runs).
 
 A probe is seen as a line on the controller's stdout when the suite reads that, else as a
@@ -52,7 +52,12 @@ class Prober:
         self, namespace: str, name: str, purpose: str, directory: Path, timeout: float
     ) -> float | None:
         """Create the probe ``name`` in ``namespace`` and return when it was delivered, or None
-        after ``timeout`` seconds. ``directory`` serves a file channel, if one is needed."""
+        after ``timeout`` seconds."""
+        return self.create(namespace, name, purpose, directory)(timeout)
+
+    def create(self, namespace: str, name: str, purpose: str, directory: Path) -> Arrival:
+        """Create the probe ``name`` in ``namespace`` (``directory`` serves a file channel, if one
+        is needed); what it returns waits for the delivery."""
         binding = self.binding
         custom = client.CustomObjectsApi(self.api_client)
         subject = f"probe [{namespace}/{name}]"
@@ -64,7 +69,7 @@ class Prober:
         custom.create_namespaced_custom_object(
             binding.group, binding.version, namespace, binding.plural, manifest
         )
-        return arrival(timeout)
+        return arrival
 
     def _channel(
         self,

@@ -252,17 +252,25 @@ class RunEnvironment:
             instance = self.instances.pop(namespace)
             self._launcher.submit(instance.stop).result()
 
-    def restart(self, namespace: str) -> None:
-        """Restart the controller that serves ``namespace`` (see ``conformance.environment.launch``)."""
+    def restart(self, namespace: str, while_down: Callable[[], None]) -> None:
+        """Restart the controller that serves ``namespace`` (see ``conformance.environment.launch``).
+
+        ``while_down`` runs after the killed controller is gone and before its successor starts
+        when the suite launched it; after the restart command or the pods' replacement otherwise
+        (the suite cannot tell when those were down)."""
         if namespace in self.instances:
             self.instances[namespace] = self._launcher.submit(
-                self._relaunch, self.instances[namespace]
+                self._relaunch, self.instances[namespace], while_down
             ).result()
+            return
+        if self.controller is not None:
+            self.controller = self._launcher.submit(self._relaunch, self.controller, while_down).result()
             return
         restart = self.control.restart if self.control is not None else None
         if restart is None:
             raise launch.LaunchError(launch.CANNOT_RESTART)
         restart()
+        while_down()
 
     def alive(self, namespace: str) -> bool:
         """Whether the controller serving ``namespace`` still runs, if the suite launched it."""
@@ -293,9 +301,12 @@ class RunEnvironment:
                 self._launch, stopped.argv, stopped.log_path.name
             ).result()
 
-    def _relaunch(self, instance: ManagedProcess) -> ManagedProcess:
+    def _relaunch(
+        self, instance: ManagedProcess, while_down: Callable[[], None] = lambda: None
+    ) -> ManagedProcess:
         instance.kill()
         instance.stop()
+        while_down()
         return self._launch(instance.argv, instance.log_path.name)
 
     def controller_log_tail(self, lines: int = 40) -> str:

@@ -28,7 +28,7 @@ from conformance.binding.refusal import RefusedScenario, scenario_refusal
 from conformance.checks.verdict import evaluate
 from conformance.environment.context import RunContext
 from conformance.environment.launch import ControllerUser
-from conformance.environment.readiness import Prober
+from conformance.environment.readiness import Arrival, Prober
 from conformance.kube import CoreApi
 from conformance.observers.channels import Scope, channel_observers
 from conformance.observers.console import ConsoleLog
@@ -68,7 +68,7 @@ class Controllers(Protocol):
 
     def instance_for(self, namespace: str, disruptive: bool) -> AbstractContextManager[None]: ...
 
-    def restart(self, namespace: str) -> None: ...
+    def restart(self, namespace: str, while_down: Callable[[], None]) -> None: ...
 
     def alive(self, namespace: str) -> bool: ...
 
@@ -257,14 +257,10 @@ class ScenarioRunner:
             ):
                 recorder.hold(time.time() + scenario.actions.restart_delay)
                 observed.restarted_at = time.time()  # when the restart began: what follows may be its doing
-                self.controllers.restart(namespace)
-                observed.resumed_at = self.prober.deliver(
-                    namespace,
-                    PROBE,
-                    "the suite created this one right after it restarted the controller",
-                    self.context.workpath / namespace / PROBE,
-                    max(until - time.time(), 0.0),
-                )
+                arrivals: list[Arrival] = []
+                self.controllers.restart(namespace, lambda: self._probe(namespace, arrivals))
+                remaining = max(until - time.time(), 0.0)
+                observed.resumed_at = arrivals[0](remaining) if arrivals else None
             observed.terminal_at = recorder.wait_terminal(until)
             if observed.terminal_at is None:
                 self.binding.check_never_terminal(recorder.latest)
@@ -282,6 +278,13 @@ class ScenarioRunner:
             observed.ready = self.binding.ready(latest)
             observed.completion_time = self.binding.completion_time(latest)
         return observed
+
+    def _probe(self, namespace: str, arrivals: list[Arrival]) -> None:
+        """Create the restart's probe; one the API refuses leaves the upper bounds as they are."""
+        with contextlib.suppress(ApiException):
+            purpose = "the suite created this one as it restarted the controller"
+            directory = self.context.workpath / namespace / PROBE
+            arrivals.append(self.prober.create(namespace, PROBE, purpose, directory))
 
     def _output(self) -> list[str]:
         """The controller's lines: its stdout and its log, when the suite launched it."""
