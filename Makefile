@@ -82,11 +82,10 @@ node-image: assets docker-engine
 
 ## The CI gate: the suite against the reference controller deployed from deploy/ in a kind cluster
 ## (2 replicas); disruptive scenarios restart its pods. kind and kustomize come from kube-tools,
-## kubectl from the node image's build.
-## A restart in the cluster deletes both pods and waits for new ones: 5 to 11 s here, past a 2 s
-## backoff window, so upper bounds forgive KIND_SLACK in this gate (lower bounds stay as strict).
+## kubectl from the node image's build. Its tolerances are the certified ones: a restart that
+## outlasts a backoff window (new pods take seconds) is judged from when the controller works
+## again (docs/specification.md, NR-RESTART-SAFE).
 KIND_POD_SELECTOR := notification-system/app.kubernetes.io/name=notification-controller
-KIND_SLACK ?= 15s
 conformance-kind: kube-tools assets docker-engine
 	$(ENGINE) $(MAKE) --no-print-directory kind-gate
 
@@ -95,7 +94,7 @@ kind-gate:
 	PATH="$$($(BIN)/python -m clusters.kind.images path):$(abspath $(BIN)):$$PATH" && export PATH && \
 		$(BIN)/python -m clusters.kind check && \
 		$(BIN)/pytest conformance/suite -n $(WORKERS) --nc-cluster kind --nc-controller-cmd "" \
-		--nc-controller-pod-selector $(KIND_POD_SELECTOR) --nc-slack $(KIND_SLACK) \
+		--nc-controller-pod-selector $(KIND_POD_SELECTOR) \
 		--junitxml=reports/junit.xml $(PYTEST_ARGS)
 
 ## Certify a second implementation, examples/alert_controller, through its binding: reports in reports/alerting/.
