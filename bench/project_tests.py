@@ -3,6 +3,7 @@ workers): wall time, pytest's own duration, and how many tests ran and passed.""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import tempfile
@@ -32,21 +33,31 @@ def command(workers: int, junit: Path) -> list[str]:
     ]
 
 
+VIOLATIONS_KEPT = 6
+"""Lines of each failure kept: what a violation says is in its first ones."""
+
+
 def counts(junit: Path) -> dict[str, Any]:
-    """Tests, failures, errors and skips, summed over the JUnit file's test suites, and which
-    tests failed."""
+    """Tests, failures, errors and skips, summed over the JUnit file's test suites, which tests
+    failed and why: the contract's violations their output names, else their failure's message."""
     root = ElementTree.parse(junit).getroot()
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     total = {
         key: sum(int(s.get(key, 0)) for s in suites) for key in ("tests", "failures", "errors", "skipped")
     }
-    failed = [
-        f"{case.get('classname')}::{case.get('name')}"
-        for case in root.iter("testcase")
-        if case.find("failure") is not None or case.find("error") is not None
-    ]
+    failed, why = [], {}
+    for case in root.iter("testcase"):
+        problem = case.find("failure")
+        problem = problem if problem is not None else case.find("error")
+        if problem is None:
+            continue
+        name = f"{case.get('classname')}::{case.get('name')}"
+        failed.append(name)
+        text = problem.text or problem.get("message") or ""
+        violations = [re.sub(r"^E\s+", "", line.strip()) for line in text.splitlines() if "[NR-" in line]
+        why[name] = (violations or [(problem.get("message") or "").split("\n")[0]])[:VIOLATIONS_KEPT]
     seconds = round(sum(float(s.get("time", 0)) for s in suites), 1)
-    return {**total, "pytestSeconds": seconds, "failed": failed}
+    return {**total, "pytestSeconds": seconds, "failed": failed, "why": why}
 
 
 def measure(workers: int) -> dict[str, Any]:

@@ -195,6 +195,8 @@ def project_tests_section(t: dict[str, Any]) -> list[str]:
         lines += ["Its last line: `" + t["tail"][0] + "`", ""]
     if t.get("failed"):
         lines += ["Failed: " + ", ".join(f"`{name}`" for name in t["failed"]) + ".", ""]
+        for name, why in t.get("why", {}).items():
+            lines += [f"- `{name}`:", *[f"  - {line}" for line in why], ""]
     return lines
 
 

@@ -514,6 +514,9 @@ def test_the_project_tests_part_reads_junit_and_states_the_target(tmp_path: Path
         '<testsuites><testsuite tests="700" failures="1" errors="0" skipped="2" time="241.5">'
         '<testcase classname="tests.a" name="test_ok"/>'
         '<testcase classname="tests.a" name="test_bad"><failure message="no"/></testcase>'
+        '<testcase classname="tests.b" name="test_suite"><failure message="assert 1 == 0">'
+        "E   scenario 'x' violated the contract:\nE     [NR-BACKOFF-UPPER] channel 'hook' attempt 2 came late"
+        "</failure></testcase>"
         "</testsuite></testsuites>"
     )
     found = counts(junit)
@@ -523,11 +526,17 @@ def test_the_project_tests_part_reads_junit_and_states_the_target(tmp_path: Path
         "errors": 0,
         "skipped": 2,
         "pytestSeconds": 241.5,
-        "failed": ["tests.a::test_bad"],
+        "failed": ["tests.a::test_bad", "tests.b::test_suite"],
+        "why": {
+            "tests.a::test_bad": ["no"],
+            "tests.b::test_suite": ["[NR-BACKOFF-UPPER] channel 'hook' attempt 2 came late"],
+        },
     }
     run = {"command": "pytest tests -n 6", "workers": 6, "returncode": 1, "wallSeconds": 250.0}
     run |= {"targetSeconds": 300.0, "tail": ["1 failed, 697 passed"], **found}
     rows = "\n".join(summary({"projectTests": run}))
     assert "| ≤ 300 s | 250.0 s (697 passed, 1 failed, 2 skipped) | **missed** |" in rows
     section = "\n".join(project_tests_section(run))
-    assert "Its last line: `1 failed, 697 passed`" in section and "Failed: `tests.a::test_bad`." in section
+    assert "Its last line: `1 failed, 697 passed`" in section
+    assert "Failed: `tests.a::test_bad`, `tests.b::test_suite`." in section
+    assert "- `tests.b::test_suite`:\n  - [NR-BACKOFF-UPPER] channel 'hook' attempt 2 came late" in section
