@@ -55,7 +55,8 @@ def counts(junit: Path) -> dict[str, Any]:
         failed.append(name)
         text = problem.text or problem.get("message") or ""
         violations = [re.sub(r"^E\s+", "", line.strip()) for line in text.splitlines() if "[NR-" in line]
-        why[name] = (violations or [(problem.get("message") or "").split("\n")[0]])[:VIOLATIONS_KEPT]
+        kept = list(dict.fromkeys(violations)) or [(problem.get("message") or "").split("\n")[0]]
+        why[name] = kept[:VIOLATIONS_KEPT]
     seconds = round(sum(float(s.get("time", 0)) for s in suites), 1)
     return {**total, "pytestSeconds": seconds, "failed": failed, "why": why}
 

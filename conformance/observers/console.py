@@ -46,13 +46,30 @@ class ConsoleLog:
         """When the first line holding ``text`` arrived, waiting at most ``timeout`` seconds. The
         process that writes the log is woken by each line; any other reads it again every POLL."""
         deadline = time.monotonic() + timeout
+        offset = 0
         with self._lock:
             while True:
-                found = next((at for at, line in self.lines() if text in line), None)
+                found, offset = self._first_from(offset, text)
                 remaining = deadline - time.monotonic()
                 if found is not None or remaining <= 0:
                     return found
                 self._lock.wait(min(remaining, POLL))
+
+    def _first_from(self, offset: int, text: str) -> tuple[float | None, int]:
+        """When the first complete line from byte ``offset`` on that holds ``text`` arrived, and
+        the offset after the complete lines read: each wait reads only what is new."""
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return None, offset
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        for raw in complete.decode(errors="replace").splitlines():
+            entry = json.loads(raw)
+            if text in entry["line"]:
+                return float(entry["time"]), offset + len(complete)
+        return None, offset + len(complete)
 
     def close(self) -> None:
         with self._lock:

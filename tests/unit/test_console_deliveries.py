@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from conformance.observers.console import ConsoleLog, is_delivery
@@ -40,3 +41,23 @@ def test_only_delivery_lines_are_counted(tmp_path: Path) -> None:
         json.dumps({"subject": SUBJECT, "body": BODY})
     ]
     assert len(log.lines()) == 3
+
+
+def test_a_reader_of_the_log_learns_when_a_line_arrived_also_from_another_process(tmp_path: Path) -> None:
+    """The writer's own instance is woken by each line; a reader (another instance, as in another
+    process) finds it on its next read, with the time the writer stamped."""
+    writer = ConsoleLog(tmp_path / "console.jsonl").open()
+    reader = ConsoleLog(tmp_path / "console.jsonl")
+    writer.append("an earlier line")
+    later = threading.Timer(0.2, writer.append, ["probe [ns/restart-probe] delivered"])
+    later.start()
+    try:
+        arrived = reader.arrival("probe [ns/restart-probe]", timeout=5)
+        assert arrived is not None
+        [(stamp, _)] = writer.lines_with("probe [ns/restart-probe]")
+        assert arrived == stamp
+        assert writer.arrival("probe [ns/restart-probe]", timeout=0) == stamp
+        assert reader.arrival("never printed", timeout=0.1) is None
+    finally:
+        later.cancel()
+        writer.close()

@@ -81,7 +81,7 @@ def test_a_cap_never_reached_is_rendered_within_the_range_and_leaves_every_gap_a
     scenario = fitted("restarted-during-backoff", STRICT)
     assert scenario.time_factor == 1
     assert scenario.retry_policy.written["maxBackoff"] == "60s"
-    assert gaps(scenario) == gaps(original) == [2.0, 4.0]
+    assert gaps(scenario) == gaps(original) == [4.0, 8.0]
     assert "slow" not in scenario.flags
 
 
