@@ -50,17 +50,24 @@ def suite_command(report_dir: Path, *args: str) -> list[str]:
 
 
 def run_suite(
-    tmp_path: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600, full: bool = False
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 600,
+    full: bool = False,
+    beside_full: bool = False,
 ) -> SuiteRun:
     """Run the suite in a child pytest, with its temporary files under ``tmp_path``.
 
     ``full``: a run of (nearly) every scenario, which loads about one of this machine's two cores
-    while its scenarios start; such runs take turns, and run at a higher priority than the other
-    tests' processes (FULL_RUN_NICE), so that their timing is judged on a machine that keeps up,
-    as a user's run is."""
+    while its scenarios start; such runs take turns, no other suite run starts while one runs
+    (but those ``beside_full``, which wait out long windows and load little), and they run at a
+    higher priority than the other tests' processes (FULL_RUN_NICE), so that their timing is
+    judged on a machine that keeps up, as a user's run is."""
     report_dir = tmp_path / "report"
     environment = {**os.environ, "TMPDIR": str(tmp_path), **(env or {})}
-    with turn("full-suite-run") if full else contextlib.nullcontext():
+    runs = contextlib.nullcontext() if beside_full else suite_runs(alone=full)
+    with runs:
         completed = subprocess.run(
             suite_command(report_dir, *args),
             cwd=REPO,
@@ -108,15 +115,30 @@ def sink() -> Iterator[SinkClient]:
 
 
 @contextlib.contextmanager
-def turn(what: str) -> Iterator[None]:
-    """One test at a time, among the parallel pytest-xdist workers, for ``what``."""
+def turn(what: str, shared: bool = False) -> Iterator[None]:
+    """One test at a time, among the parallel pytest-xdist workers, for ``what``; or, ``shared``,
+    any number of them, but none while one holds it alone."""
     lock = Path(tempfile.gettempdir()) / f"nc-tests-{what}.lock"
     with open(lock, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # blocks until the other worker's test is done
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)  # blocks while another holds it
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def suite_runs(alone: bool) -> Iterator[None]:
+    """Suite runs side by side, or one ``alone``: a run that waits to be alone stops new ones from
+    starting (it passes the gate first), so it waits only for those already running."""
+    if alone:
+        with turn("suite-gate"), turn("suite-runs"):
+            yield
+        return
+    with turn("suite-gate", shared=True):
+        pass
+    with turn("suite-runs", shared=True):
+        yield
 
 
 def engine_turn() -> contextlib.AbstractContextManager[None]:

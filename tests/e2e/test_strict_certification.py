@@ -23,6 +23,7 @@ def test_the_strict_controller_is_certified_as_its_api_is(tmp_path: Path) -> Non
         "--nc-implementation-version=test",
         "--nc-certify",
         timeout=1500,
+        beside_full=True,
     )
     assert run.report is not None, run.output
     assert run.report["mode"]["certification"] is True
