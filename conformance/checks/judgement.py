@@ -97,14 +97,8 @@ def _gaps(
     found = []
     for index in range(1, len(times.intervals)):
         earlier, later = times.intervals[index - 1], times.intervals[index]
-        window = oracle.window(
-            scenario.retry_policy,
-            index,
-            tolerances,
-            retry_after=oracle.retry_after(channel, index),
-            retry_after_spread=oracle.retry_after_spread(channel, index),
-            busy=oracle.busy(channel, index) if times.source != STATUS else 0.0,
-        )
+        busy = oracle.busy(channel, index) if times.source != STATUS else 0.0
+        window = oracle.channel_window(scenario.retry_policy, channel, index, tolerances, busy)
         window = _after_restart(window, earlier, later, observed, tolerances)
         possible = gap_range(earlier, later)
         verdict = EARLY if possible.high < window.low else LATE if possible.low > window.high else OK

@@ -68,7 +68,8 @@ def placeholders(kubeconfig: str, context: str, workdir: str = "", namespace: st
 
 def restart_placeholders(kubeconfig: str, context: str) -> dict[str, str]:
     """A restart command's: the cluster's, not the run's folder or namespaces."""
-    return {name: placeholders(kubeconfig, context)[name] for name in RESTART_PLACEHOLDERS}
+    values = placeholders(kubeconfig, context)
+    return {name: values[name] for name in RESTART_PLACEHOLDERS}
 
 
 CONTROLLER_PLACEHOLDERS = tuple(placeholders("", ""))

@@ -77,6 +77,21 @@ def window(
     )
 
 
+def channel_window(
+    policy: RetryPolicy, channel: ChannelSpec, attempts_made: int, tolerances: Tolerances, busy: float = 0.0
+) -> Window:
+    """The allowed gap before a channel's next attempt, with what the answer to its previous one
+    asked for (Retry-After, in either form)."""
+    return window(
+        policy,
+        attempts_made,
+        tolerances,
+        retry_after=retry_after(channel, attempts_made),
+        busy=busy,
+        retry_after_spread=retry_after_spread(channel, attempts_made),
+    )
+
+
 def sink_step(channel: ChannelSpec, attempt: int) -> SinkStep:
     """The sink's answer to attempt number ``attempt`` (1-based) of a webhook channel."""
     remaining = attempt - 1

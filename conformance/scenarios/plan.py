@@ -44,13 +44,7 @@ def plan_for(
     expectation = oracle.expect(scenario)
     windows = {
         channel.name: tuple(
-            oracle.window(
-                scenario.retry_policy,
-                k,
-                tolerances,
-                retry_after=oracle.retry_after(channel, k),
-                retry_after_spread=oracle.retry_after_spread(channel, k),
-            )
+            oracle.channel_window(scenario.retry_policy, channel, k, tolerances)
             for k in range(1, expectation.count(channel.name))
         )
         for channel in scenario.channels
