@@ -1,6 +1,7 @@
 """Child processes that never outlive the suite.
 
-Each child runs in its own process group, is stopped with SIGTERM then SIGKILL,
+Each child runs in a session and process group of its own (with the CPU priority of
+the process that started it), is stopped with SIGTERM then SIGKILL,
 and on Linux also receives SIGKILL if the thread that started it dies, so even
 a ``kill -9`` of the suite leaves nothing behind.
 """
@@ -30,6 +31,33 @@ def parent_death_signal(sig: int = signal.SIGKILL) -> Callable[[], None]:
     def arrange() -> None:
         if _libc is not None:
             _libc.prctl(_PR_SET_PDEATHSIG, sig)
+
+    return arrange
+
+
+_AUTOGROUP = "/proc/self/autogroup"
+
+
+def own_session(death_signal: int | None = signal.SIGKILL) -> Callable[[], None]:
+    """A ``preexec_fn`` for a child started in a session of its own (``start_new_session``).
+
+    Linux gives a new session a scheduling group of its own (an autogroup) whose CPU share is
+    that of nice 0, whatever the nice of the process that started it; the child's group gets
+    this process's nice instead, so that a run started with ``nice`` keeps its priority in the
+    control plane, controller and observers it starts. With ``death_signal``, the child also gets
+    that signal when the thread that started it ends (``parent_death_signal``)."""
+    priority = str(os.getpriority(os.PRIO_PROCESS, 0)).encode()
+    dies = parent_death_signal(death_signal) if death_signal is not None else None
+
+    def arrange() -> None:
+        if dies is not None:
+            dies()
+        with contextlib.suppress(OSError):  # no autogroups here, or a raise without CAP_SYS_NICE
+            group = os.open(_AUTOGROUP, os.O_WRONLY)
+            try:
+                os.write(group, priority)
+            finally:
+                os.close(group)
 
     return arrange
 
@@ -85,7 +113,7 @@ class ManagedProcess:
                 stderr=self._log if on_line else subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=parent_death_signal() if die_with_parent else None,
+                preexec_fn=own_session(signal.SIGKILL if die_with_parent else None),
                 user=user,
                 group=group,
                 extra_groups=[] if user is not None else None,

@@ -28,7 +28,7 @@ from types import FrameType
 from clusters.base import ClusterError
 from clusters.kind.images import kube
 from clusters.local import assets
-from clusters.processes import parent_death_signal
+from clusters.processes import own_session, parent_death_signal
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -152,7 +152,7 @@ class OwnEngine:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             # Told to stop if this process dies before stop() runs (killed on a test's timeout).
-            preexec_fn=parent_death_signal(signal.SIGTERM),
+            preexec_fn=own_session(signal.SIGTERM),
         )
         log.close()
         deadline = time.monotonic() + START_TIMEOUT

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from clusters.processes import own_session
 from conformance.observers.refusals import MOUNTED, Refusal, read_log
 
 MOUNT_TIMEOUT = 10.0
@@ -75,7 +76,11 @@ class RefusingMount:
         argv = [sys.executable, "-m", "conformance.observers.refusing_fs", str(self.directory)]
         argv += ["--errno", self.error, "--log", str(self.log), "--parent", str(os.getpid())]
         self._process = subprocess.Popen(
-            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            preexec_fn=own_session(death_signal=None),
         )
         assert self._process.stdout is not None
         ready, _, _ = select.select([self._process.stdout], [], [], MOUNT_TIMEOUT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -18,6 +19,7 @@ import yaml
 from kubernetes import client, config
 
 from clusters.local.controlplane import LocalControlPlane
+from clusters.processes import own_session
 from conformance.observers.sink.recording import RecordingSink, SinkClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,8 +64,9 @@ def run_suite(
     ``full``: a run of (nearly) every scenario, which loads about one of this machine's two cores
     while its scenarios start; such runs take turns, no other suite run starts while one runs
     (but those ``beside_full``, which wait out long windows and load little), and they run at a
-    higher priority than the other tests' processes (FULL_RUN_NICE), so that their timing is
-    judged on a machine that keeps up, as a user's run is."""
+    higher priority than the other tests' processes (FULL_RUN_NICE), in a session and so a
+    scheduling group of their own (``own_session``), so that their timing is judged on a machine
+    that keeps up, as a user's run is."""
     report_dir = tmp_path / "report"
     environment = {**os.environ, "TMPDIR": str(tmp_path), **(env or {})}
     runs = contextlib.nullcontext() if beside_full else suite_runs(alone=full)
@@ -76,6 +79,7 @@ def run_suite(
             text=True,
             timeout=timeout,
             stdin=subprocess.DEVNULL,
+            start_new_session=full,
             preexec_fn=_ahead if full else None,
         )
     report_path = report_dir / "conformance-report.yaml"
@@ -90,6 +94,7 @@ FULL_RUN_NICE = -10
 def _ahead() -> None:
     with contextlib.suppress(PermissionError):
         os.nice(FULL_RUN_NICE)
+    own_session(signal.SIGTERM)()  # the group's share follows the nice; the run stops with its test
 
 
 def broken(defect: str) -> str:

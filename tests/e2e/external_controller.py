@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from clusters.processes import own_session
+
 
 def stop(pidfile: Path) -> None:
     """Kill the recorded controller's process group and wait until it is gone."""
@@ -48,6 +50,7 @@ def main(argv: list[str]) -> int:
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=own_session(death_signal=None),  # outlives this script, as a deployment's would
         )
     pidfile.write_text(str(process.pid))
     return 0

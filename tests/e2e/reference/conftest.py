@@ -20,7 +20,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
 from clusters.local.controlplane import LocalControlPlane
-from clusters.processes import parent_death_signal
+from clusters.processes import own_session
 from tests.e2e.conftest import REPO
 
 GROUP, VERSION, PLURAL = "notifications.conformance.dev", "v1alpha1", "notificationrequests"
@@ -39,7 +39,7 @@ class Controller:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=parent_death_signal(),
+            preexec_fn=own_session(),
         )
         self._cond = threading.Condition()
         self.stdout: list[str] = []
