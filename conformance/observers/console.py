@@ -56,20 +56,23 @@ class ConsoleLog:
                 self._lock.wait(min(remaining, POLL))
 
     def _first_from(self, offset: int, text: str) -> tuple[float | None, int]:
-        """When the first complete line from byte ``offset`` on that holds ``text`` arrived, and
-        the offset after the complete lines read: each wait reads only what is new."""
+        """When the first line from byte ``offset`` on that holds ``text`` arrived, and the offset
+        after the complete lines read: each wait reads only what is new."""
+        entries, offset = self._read_from(offset)
+        return next((at for at, line in entries if text in line), None), offset
+
+    def _read_from(self, offset: int) -> tuple[list[tuple[float, str]], int]:
+        """The complete lines from byte ``offset`` on, with the times they arrived, and the offset
+        after them; a line still being written waits for the next read."""
         try:
             with self.path.open("rb") as handle:
                 handle.seek(offset)
                 chunk = handle.read()
         except FileNotFoundError:
-            return None, offset
+            return [], offset
         complete = chunk[: chunk.rfind(b"\n") + 1]
-        for raw in complete.decode(errors="replace").splitlines():
-            entry = json.loads(raw)
-            if text in entry["line"]:
-                return float(entry["time"]), offset + len(complete)
-        return None, offset + len(complete)
+        entries = [json.loads(raw) for raw in complete.decode(errors="replace").splitlines()]
+        return [(float(e["time"]), str(e["line"])) for e in entries], offset + len(complete)
 
     def close(self) -> None:
         with self._lock:
@@ -79,18 +82,7 @@ class ConsoleLog:
 
     def lines(self) -> list[tuple[float, str]]:
         """Every stdout line so far, with the time it arrived."""
-        try:
-            text = self.path.read_text()
-        except FileNotFoundError:
-            return []
-        found = []
-        for raw in text.splitlines():
-            try:
-                entry = json.loads(raw)
-            except json.JSONDecodeError:
-                continue  # a line still being written
-            found.append((float(entry["time"]), str(entry["line"])))
-        return found
+        return self._read_from(0)[0]
 
     def lines_with(self, token: str) -> list[tuple[float, str]]:
         return [(at, line) for at, line in self.lines() if token in line]

@@ -61,3 +61,16 @@ def test_a_reader_of_the_log_learns_when_a_line_arrived_also_from_another_proces
     finally:
         later.cancel()
         writer.close()
+
+
+def test_a_line_still_being_written_is_read_once_it_is_complete(tmp_path: Path) -> None:
+    path = tmp_path / "console.jsonl"
+    whole = json.dumps({"time": 1.5, "line": "first"}) + "\n"
+    partial = json.dumps({"time": 2.5, "line": "second [ns/n]"})
+    path.write_text(whole + partial[:10])
+    log = ConsoleLog(path)
+    assert log.lines() == [(1.5, "first")]
+    assert log.arrival("second [ns/n]", timeout=0) is None
+    path.write_text(whole + partial + "\n")
+    assert log.lines() == [(1.5, "first"), (2.5, "second [ns/n]")]
+    assert log.arrival("second [ns/n]", timeout=0) == 2.5
