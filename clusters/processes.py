@@ -35,7 +35,17 @@ def parent_death_signal(sig: int = signal.SIGKILL) -> Callable[[], None]:
     return arrange
 
 
-_AUTOGROUP = "/proc/self/autogroup"
+def _set_group_nice(autogroup: str, priority: bytes) -> None:
+    with contextlib.suppress(OSError):  # no autogroups here, or a raise without CAP_SYS_NICE
+        group = os.open(autogroup, os.O_WRONLY)
+        try:
+            os.write(group, priority)
+        finally:
+            os.close(group)
+
+
+def _own_priority() -> bytes:
+    return str(os.getpriority(os.PRIO_PROCESS, 0)).encode()
 
 
 def own_session(death_signal: int | None = signal.SIGKILL) -> Callable[[], None]:
@@ -45,21 +55,23 @@ def own_session(death_signal: int | None = signal.SIGKILL) -> Callable[[], None]
     that of nice 0, whatever the nice of the process that started it; the child's group gets
     this process's nice instead, so that a run started with ``nice`` keeps its priority in the
     control plane, controller and observers it starts. With ``death_signal``, the child also gets
-    that signal when the thread that started it ends (``parent_death_signal``)."""
-    priority = str(os.getpriority(os.PRIO_PROCESS, 0)).encode()
+    that signal when the thread that started it ends (``parent_death_signal``). A child that
+    drops privileges (``user``) can no longer raise its group's priority: ``share_priority``."""
+    priority = _own_priority()
     dies = parent_death_signal(death_signal) if death_signal is not None else None
 
     def arrange() -> None:
         if dies is not None:
             dies()
-        with contextlib.suppress(OSError):  # no autogroups here, or a raise without CAP_SYS_NICE
-            group = os.open(_AUTOGROUP, os.O_WRONLY)
-            try:
-                os.write(group, priority)
-            finally:
-                os.close(group)
+        _set_group_nice("/proc/self/autogroup", priority)
 
     return arrange
+
+
+def share_priority(pid: int) -> None:
+    """Give the scheduling group of child ``pid``, in a session of its own, this process's nice:
+    what ``own_session`` does from inside the child, for a child that runs unprivileged."""
+    _set_group_nice(f"/proc/{pid}/autogroup", _own_priority())
 
 
 def _exists(pid: int) -> bool:
@@ -121,6 +133,8 @@ class ManagedProcess:
         except OSError:
             self._log.close()
             raise
+        if user is not None:
+            share_priority(self.popen.pid)
         if on_line is not None:
             self._reader = threading.Thread(
                 target=self._pump, args=(on_line,), name=f"{name}-output", daemon=True

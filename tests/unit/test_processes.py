@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pwd
 import subprocess
 import sys
 from pathlib import Path
@@ -13,31 +14,41 @@ from clusters.processes import ManagedProcess
 
 AUTOGROUPS = Path("/proc/self/autogroup").exists()
 
-# Started at nice 7 (raising a nice needs no privilege), the parent starts a managed child that
-# prints its scheduling group; ``nice`` alone would leave that group at 0.
+# The parent, at the nice it is given, starts a managed child (as ``user``, if given) that prints
+# its scheduling group's nice; ``nice`` alone would leave that group at 0.
 PARENT = """
-import os, sys, time
+import os, sys
 from pathlib import Path
 from clusters.processes import ManagedProcess
-os.nice(7 - os.nice(0))
-log = Path(sys.argv[1])
-child = ManagedProcess("child", [sys.executable, "-c", "print(open('/proc/self/autogroup').read())"], log)
+nice, user, log = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+os.nice(nice - os.nice(0))
+child = ManagedProcess("child", ["cat", "/proc/self/autogroup"], log, user=int(user) if user else None)
 child.popen.wait()
 child.stop()
 print(log.read_text().split()[-1])
 """
 
 
-@pytest.mark.skipif(not AUTOGROUPS, reason="this kernel schedules without autogroups")
-def test_a_managed_child_gets_the_nice_of_its_parent_in_its_own_scheduling_group(tmp_path: Path) -> None:
+def group_nice_of_child(tmp_path: Path, nice: int, user: int | None = None) -> str:
     done = subprocess.run(
-        [sys.executable, "-c", PARENT, str(tmp_path / "child.log")],
+        [sys.executable, "-c", PARENT, str(nice), str(user or ""), str(tmp_path / "child.log")],
         capture_output=True,
         text=True,
         check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
-    assert done.stdout.split() == ["7"], done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.skipif(not AUTOGROUPS, reason="this kernel schedules without autogroups")
+def test_a_managed_child_gets_the_nice_of_its_parent_in_its_own_scheduling_group(tmp_path: Path) -> None:
+    assert group_nice_of_child(tmp_path, 7) == "7"  # raising a nice needs no privilege
+
+
+@pytest.mark.skipif(not AUTOGROUPS, reason="this kernel schedules without autogroups")
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can lower a nice and start a child as another user")
+def test_a_child_that_runs_unprivileged_still_gets_a_raised_priority(tmp_path: Path) -> None:
+    assert group_nice_of_child(tmp_path, -5, user=pwd.getpwnam("nobody").pw_uid) == "-5"
 
 
 def test_a_managed_child_runs_in_a_session_of_its_own(tmp_path: Path) -> None:
