@@ -14,18 +14,19 @@ from clusters.processes import ManagedProcess
 
 AUTOGROUPS = Path("/proc/self/autogroup").exists()
 
-# The parent, at the nice it is given, starts a managed child (as ``user``, if given) that prints
-# its scheduling group's nice; ``nice`` alone would leave that group at 0.
+# The parent, at the nice it is given, starts a managed child (as ``user``, if given) and prints
+# the nice of the child's scheduling group once it has started; ``nice`` alone would leave it at 0.
 PARENT = """
 import os, sys
 from pathlib import Path
 from clusters.processes import ManagedProcess
 nice, user, log = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
 os.nice(nice - os.nice(0))
-child = ManagedProcess("child", ["cat", "/proc/self/autogroup"], log, user=int(user) if user else None)
-child.popen.wait()
-child.stop()
-print(log.read_text().split()[-1])
+child = ManagedProcess("child", ["sleep", "30"], log, user=int(user) if user else None)
+try:
+    print(Path(f"/proc/{child.pid}/autogroup").read_text().split()[-1])
+finally:
+    child.stop()
 """
 
 
